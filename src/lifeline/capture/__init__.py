@@ -1,0 +1,1 @@
+"""Capture: Debezium connector configs, Kafka Connect and the captured tables."""

@@ -1,0 +1,1 @@
+"""Decode: Kafka records carrying Debezium change events into ChangeEvents."""

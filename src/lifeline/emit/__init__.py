@@ -1,0 +1,1 @@
+"""Emit: the Redis lookup cache, dead letters and (later) output topics."""

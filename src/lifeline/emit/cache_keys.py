@@ -1,0 +1,20 @@
+"""The Redis key layout of the lookup cache (documented in the README)."""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def email_hash(email: str) -> str:
+    """SHA-256 hex of the normalised email: what the cache keys emails by."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def row_key(prefix: str, system: str, table: str, row_id: str) -> str:
+    """Key of one source row: ``<prefix>:row:<system>:<table>:<row id>``."""
+    return f"{prefix}:row:{system}:{table}:{row_id}"
+
+
+def email_view_key(prefix: str, email: str) -> str:
+    """Key of the customer view of an email: ``<prefix>:email:<sha256>``."""
+    return f"{prefix}:email:{email_hash(email)}"

@@ -1,0 +1,1 @@
+"""Flows: Bytewax dataflows assembled from the library's steps."""

@@ -1,0 +1,1 @@
+"""Join: stateful per-key logic that turns change events into current state."""

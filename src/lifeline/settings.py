@@ -1,0 +1,157 @@
+"""Settings for every part of Lifeline, read from the environment.
+
+Every address and credential can be set with a ``LIFELINE_`` environment
+variable (nested with ``__``, e.g. ``LIFELINE_POSTGRES__PORT=5432``) or in a
+``.env`` file. A component marked ``managed=False`` is an existing server that
+Lifeline uses but never starts, stops or reconfigures.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK = "127.0.0.1"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BrokerSettings(_Part):
+    """The Kafka-compatible broker."""
+
+    managed: bool = True
+    host: str = LOOPBACK
+    port: int = 19092
+    # Where a managed broker keeps its topics. tansu here supports memory://
+    # (lost when the broker stops) and s3:// (needs AWS_* in its environment).
+    storage_url: str = Field(default="memory://tansu/", pattern=r"^(memory|s3)://")
+    # Extra librdkafka settings (security.protocol, sasl.*, ssl.*) passed
+    # through to every client Lifeline creates.
+    client_config: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The ``host:port`` list clients connect to."""
+        return f"{self.host}:{self.port}"
+
+
+class ConnectSettings(_Part):
+    """The Kafka Connect worker (distributed mode) running Debezium."""
+
+    managed: bool = True
+    host: str = LOOPBACK
+    port: int = 18083
+    group_id: str = "lifeline-connect"
+    heap: str = "384m"
+
+    @property
+    def url(self) -> str:
+        """Base URL of the Connect REST API."""
+        return f"http://{self.host}:{self.port}"
+
+
+class PostgresSettings(_Part):
+    """The identity database (PostgreSQL)."""
+
+    managed: bool = True
+    host: str = LOOPBACK
+    port: int = 15432
+    database: str = "identity"
+    user: str = "lifeline"
+    password: SecretStr = SecretStr("lifeline")
+    # The role Debezium connects as; it needs REPLICATION and SELECT.
+    cdc_user: str = "debezium"
+    cdc_password: SecretStr = SecretStr("debezium")
+
+    def dsn(self, *, admin: bool = True) -> str:
+        """A libpq connection string for the admin or the CDC role."""
+        user = self.user if admin else self.cdc_user
+        secret = self.password if admin else self.cdc_password
+        return (
+            f"host={self.host} port={self.port} dbname={self.database} "
+            f"user={user} password={secret.get_secret_value()}"
+        )
+
+
+class MariaDBSettings(_Part):
+    """The ERP database (MariaDB or MySQL)."""
+
+    managed: bool = True
+    host: str = LOOPBACK
+    port: int = 13306
+    database: str = "erp"
+    user: str = "lifeline"
+    password: SecretStr = SecretStr("lifeline")
+    cdc_user: str = "debezium"
+    cdc_password: SecretStr = SecretStr("debezium")
+    server_id: int = 184054
+    # Local-stack workaround, used only when Lifeline starts MariaDB itself:
+    # Debezium 3.6.3's MySQL connector misdetects MariaDB 10.11 and sends
+    # ``SHOW BINARY LOG STATUS``; a server reporting 5.7.19 gets ``SHOW MASTER
+    # STATUS`` instead (5.7.44 fails differently). ``None`` reports the truth.
+    version_spoof: str | None = "5.7.19-log"
+    # Binary logs older than this are purged by the managed server.
+    binlog_expire_days: int = Field(default=3, ge=1)
+
+
+class RedisSettings(_Part):
+    """The Redis lookup cache."""
+
+    managed: bool = True
+    host: str = LOOPBACK
+    port: int = 16379
+    db: int = 0
+    username: str | None = None
+    password: SecretStr | None = None
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``redis.Redis``."""
+        kwargs: dict[str, Any] = {"host": self.host, "port": self.port, "db": self.db}
+        if self.username:
+            kwargs["username"] = self.username
+        if self.password is not None:
+            kwargs["password"] = self.password.get_secret_value()
+        return kwargs
+
+
+class TopicSettings(_Part):
+    """Names of the topics Lifeline reads and writes."""
+
+    erp_prefix: str = "erp"
+    identity_prefix: str = "identity"
+    dead_letter: str = "lifeline.dead-letter"
+    partitions: int = 1
+
+
+class Settings(BaseSettings):
+    """All of Lifeline's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LIFELINE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+    )
+
+    state_dir: Path = Path("state")
+    cache_prefix: str = "ll"
+    broker: BrokerSettings = BrokerSettings()
+    connect: ConnectSettings = ConnectSettings()
+    postgres: PostgresSettings = PostgresSettings()
+    mariadb: MariaDBSettings = MariaDBSettings()
+    redis: RedisSettings = RedisSettings()
+    topics: TopicSettings = TopicSettings()
+
+    @cached_property
+    def state_path(self) -> Path:
+        """Absolute state directory, created on first use."""
+        path = self.state_dir.resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path

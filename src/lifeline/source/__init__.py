@@ -1,0 +1,1 @@
+"""Source: reading Kafka topics into the dataflow, a batch at a time."""
