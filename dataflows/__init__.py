@@ -1,0 +1,1 @@
+"""Flow modules Bytewax runs; each one wires the library together."""

@@ -16,13 +16,19 @@ CUSTOMER_COLUMNS: list[dict[str, Any]] = [
     {"type": "string", "optional": False, "field": "legal_name"},
     {"type": "string", "optional": True, "field": "email"},
     {
-        "type": "bytes", "optional": False, "name": "org.apache.kafka.connect.data.Decimal",
-        "version": 1, "parameters": {"scale": "2", "connect.decimal.precision": "12"},
+        "type": "bytes",
+        "optional": False,
+        "name": "org.apache.kafka.connect.data.Decimal",
+        "version": 1,
+        "parameters": {"scale": "2", "connect.decimal.precision": "12"},
         "field": "credit_limit",
     },
     {
-        "type": "int64", "optional": False, "name": "io.debezium.time.Timestamp",
-        "version": 1, "field": "updated_at",
+        "type": "int64",
+        "optional": False,
+        "name": "io.debezium.time.Timestamp",
+        "version": 1,
+        "field": "updated_at",
     },
 ]
 
@@ -31,8 +37,11 @@ USER_COLUMNS: list[dict[str, Any]] = [
     {"type": "string", "optional": False, "field": "email"},
     {"type": "string", "optional": True, "field": "given_name"},
     {
-        "type": "string", "optional": False, "name": "io.debezium.time.ZonedTimestamp",
-        "version": 1, "field": "updated_at",
+        "type": "string",
+        "optional": False,
+        "name": "io.debezium.time.ZonedTimestamp",
+        "version": 1,
+        "field": "updated_at",
     },
 ]
 
@@ -45,7 +54,12 @@ def decimal_bytes(value: str, scale: int = 2) -> str:
 
 
 def _envelope_schema(name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
-    row = {"type": "struct", "fields": columns, "optional": True, "name": f"{name}.Value"}
+    row = {
+        "type": "struct",
+        "fields": columns,
+        "optional": True,
+        "name": f"{name}.Value",
+    }
     return {
         "type": "struct",
         "fields": [
@@ -61,20 +75,40 @@ def _envelope_schema(name: str, columns: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
-def mysql_source(table: str, pos: int, row: int = 0, file: str = "bin.000003",
-                 snapshot: str = "false") -> dict[str, Any]:
+def mysql_source(
+    table: str,
+    pos: int,
+    row: int = 0,
+    file: str = "bin.000003",
+    snapshot: str = "false",
+) -> dict[str, Any]:
     return {
-        "version": "3.6.3.Final", "connector": "mysql", "name": "erp",
-        "ts_ms": 1764800000000, "snapshot": snapshot, "db": "erp", "table": table,
-        "server_id": 184054, "file": file, "pos": pos, "row": row,
+        "version": "3.6.3.Final",
+        "connector": "mysql",
+        "name": "erp",
+        "ts_ms": 1764800000000,
+        "snapshot": snapshot,
+        "db": "erp",
+        "table": table,
+        "server_id": 184054,
+        "file": file,
+        "pos": pos,
+        "row": row,
     }
 
 
 def pg_source(table: str, lsn: int, snapshot: str = "false") -> dict[str, Any]:
     return {
-        "version": "3.6.3.Final", "connector": "postgresql", "name": "identity",
-        "ts_ms": 1764800000000, "snapshot": snapshot, "db": "identity",
-        "schema": "public", "table": table, "txId": 770, "lsn": lsn,
+        "version": "3.6.3.Final",
+        "connector": "postgresql",
+        "name": "identity",
+        "ts_ms": 1764800000000,
+        "snapshot": snapshot,
+        "db": "identity",
+        "schema": "public",
+        "table": table,
+        "txId": 770,
+        "lsn": lsn,
         "sequence": f'[null,"{lsn}"]',
     }
 
@@ -98,25 +132,64 @@ def record(
     return KafkaRecord(topic, 0, offset, key_bytes, value)
 
 
-def customer(id_: int, email: str | None, pos: int, op: str = "c",
-             before: dict[str, Any] | None = None, offset: int = 0,
-             credit: str = "1500.00", name: str = "Acme GmbH") -> KafkaRecord:
-    after = None if op == "d" else {
-        "id": id_, "customer_no": f"C-{id_}", "legal_name": name, "email": email,
-        "credit_limit": decimal_bytes(credit), "updated_at": 1764800000123,
+def customer(
+    id_: int,
+    email: str | None,
+    pos: int,
+    op: str = "c",
+    before: dict[str, Any] | None = None,
+    offset: int = 0,
+    credit: str = "1500.00",
+    name: str = "Acme GmbH",
+) -> KafkaRecord:
+    after = (
+        None
+        if op == "d"
+        else {
+            "id": id_,
+            "customer_no": f"C-{id_}",
+            "legal_name": name,
+            "email": email,
+            "credit_limit": decimal_bytes(credit),
+            "updated_at": 1764800000123,
+        }
+    )
+    payload = {
+        "before": before,
+        "after": after,
+        "source": mysql_source("customers", pos),
+        "op": op,
+        "ts_ms": 1764800000200,
     }
-    payload = {"before": before, "after": after, "source": mysql_source("customers", pos),
-               "op": op, "ts_ms": 1764800000200}
     return record("erp.erp.customers", {"id": id_}, payload, CUSTOMER_COLUMNS, offset)
 
 
 def user(id_: str, email: str, lsn: int, op: str = "c", offset: int = 0) -> KafkaRecord:
-    after = None if op == "d" else {
-        "id": id_, "email": email, "given_name": "Jane",
-        "updated_at": "2026-12-04T10:00:00.123456Z",
+    after = (
+        None
+        if op == "d"
+        else {
+            "id": id_,
+            "email": email,
+            "given_name": "Jane",
+            "updated_at": "2026-12-04T10:00:00.123456Z",
+        }
+    )
+    before = (
+        {
+            "id": id_,
+            "email": email,
+            "given_name": "Jane",
+            "updated_at": "2026-12-04T10:00:00.123456Z",
+        }
+        if op == "d"
+        else None
+    )
+    payload = {
+        "before": before,
+        "after": after,
+        "source": pg_source("users", lsn),
+        "op": op,
+        "ts_ms": 1764800000200,
     }
-    before = {"id": id_, "email": email, "given_name": "Jane",
-              "updated_at": "2026-12-04T10:00:00.123456Z"} if op == "d" else None
-    payload = {"before": before, "after": after, "source": pg_source("users", lsn),
-               "op": op, "ts_ms": 1764800000200}
     return record("identity.public.users", {"id": id_}, payload, USER_COLUMNS, offset)

@@ -49,6 +49,9 @@ class ConnectSettings(_Part):
     port: int = 18083
     group_id: str = "lifeline-connect"
     heap: str = "384m"
+    # Extra worker.properties entries in Java client terms (e.g. sasl.jaas.config
+    # for a secured broker); they override Lifeline's defaults.
+    worker_config: dict[str, str] = Field(default_factory=dict)
 
     @property
     def url(self) -> str:

@@ -15,8 +15,20 @@ _AT = Coordinates("erp.erp.customers", 0, 0)
 
 def event(row_id: int, pos: int, op: str) -> ChangeEvent:
     after = None if op == "d" else {"id": row_id, "version": pos}
-    return ChangeEvent("erp", "erp", "customers", op, {"id": row_id}, None, after,
-                       SourcePosition(MYSQL, (1, pos, 0)), 0, None, None, _AT)
+    return ChangeEvent(
+        "erp",
+        "erp",
+        "customers",
+        op,
+        {"id": row_id},
+        None,
+        after,
+        SourcePosition(MYSQL, (1, pos, 0)),
+        0,
+        None,
+        None,
+        _AT,
+    )
 
 
 clean_streams = st.lists(

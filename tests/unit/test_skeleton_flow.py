@@ -45,13 +45,20 @@ def final_views(changes: list[Any]) -> dict[str, set[str]]:
 
 
 def test_rows_and_email_view_join_across_systems() -> None:
-    changes, dead = run([
-        [customer(1, " Jane.Doe@Example.COM ", 100), customer(2, "bob@example.org", 200)],
-        [user("u-7", "jane.doe@example.com", 5000)],
-    ])
+    changes, dead = run(
+        [
+            [
+                customer(1, " Jane.Doe@Example.COM ", 100),
+                customer(2, "bob@example.org", 200),
+            ],
+            [user("u-7", "jane.doe@example.com", 5000)],
+        ]
+    )
     assert dead == []
     assert set(final_rows(changes)) == {
-        ("erp", "customers", "1"), ("erp", "customers", "2"), ("identity", "users", "u-7"),
+        ("erp", "customers", "1"),
+        ("erp", "customers", "2"),
+        ("identity", "users", "u-7"),
     }
     assert final_views(changes) == {
         "jane.doe@example.com": {"erp:customers:1", "identity:users:u-7"},
@@ -61,11 +68,13 @@ def test_rows_and_email_view_join_across_systems() -> None:
 
 def test_email_change_moves_member_and_delete_withdraws_it() -> None:
     old = customer(1, "old@example.com", 100)
-    changes, _ = run([
-        [old, user("u-1", "old@example.com", 10)],
-        [customer(1, "new@example.com", 300, op="u")],
-        [user("u-1", "old@example.com", 20, op="d")],
-    ])
+    changes, _ = run(
+        [
+            [old, user("u-1", "old@example.com", 10)],
+            [customer(1, "new@example.com", 300, op="u")],
+            [user("u-1", "old@example.com", 20, op="d")],
+        ]
+    )
     assert final_views(changes) == {"new@example.com": {"erp:customers:1"}}
 
 
@@ -80,11 +89,17 @@ def test_duplicates_and_stale_changes_never_regress_a_row() -> None:
 
 
 def test_delete_removes_row_and_late_older_change_cannot_resurrect_it() -> None:
-    changes, _ = run([
-        [customer(1, "a@example.com", 100)],
-        [customer(1, None, 300, op="d", before={"id": 1, "email": "a@example.com"})],
-        [customer(1, "a@example.com", 200, op="u")],
-    ])
+    changes, _ = run(
+        [
+            [customer(1, "a@example.com", 100)],
+            [
+                customer(
+                    1, None, 300, op="d", before={"id": 1, "email": "a@example.com"}
+                )
+            ],
+            [customer(1, "a@example.com", 200, op="u")],
+        ]
+    )
     assert final_rows(changes) == {}
     assert final_views(changes) == {}
 
@@ -94,7 +109,8 @@ def test_bad_records_go_to_dead_letters_and_the_flow_goes_on() -> None:
     bad_op = record("erp.erp.customers", {"id": 9}, {"op": "x", "source": {}})
     changes, dead = run([[bad_json, bad_op, customer(3, "c@example.com", 100)]])
     assert [(d.kind, d.coordinates.offset) for d in dead] == [
-        ("malformed_json", 41), ("unknown_op", 0),
+        ("malformed_json", 41),
+        ("unknown_op", 0),
     ]
     assert dead[0].value == b"{not json"
     assert ("erp", "customers", "3") in final_rows(changes)

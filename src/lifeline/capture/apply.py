@@ -33,8 +33,11 @@ def apply_connectors(settings: Settings, timeout: float = 120.0) -> list[Applied
     """
     templates = load_templates()
     topics = [table.topic for table in captured_tables(settings, templates)]
-    create_topics(settings, [*topics, settings.topics.dead_letter],
-                  partitions=settings.topics.partitions)
+    create_topics(
+        settings,
+        [*topics, settings.topics.dead_letter],
+        partitions=settings.topics.partitions,
+    )
     if settings.connect.managed:
         (settings.state_path / "connect" / "history").mkdir(parents=True, exist_ok=True)
     client = ConnectClient(settings.connect.url)

@@ -4,10 +4,10 @@ A template is the JSON body Kafka Connect takes (``{"name":..,"config":{..}}``)
 whose string values may hold placeholders, resolved when the config is
 applied, so no secret is ever committed:
 
-* ``${settings:postgres.cdc_password}`` – a Lifeline setting (itself from a
+* ``${settings:postgres.cdc_password}`` - a Lifeline setting (itself from a
   ``LIFELINE_*`` environment variable, ``.env`` or defaults);
-* ``${env:NAME}`` – an environment variable;
-* ``${file:PATH}`` – the stripped contents of a file (e.g. a mounted secret).
+* ``${env:NAME}`` - an environment variable;
+* ``${file:PATH}`` - the stripped contents of a file (e.g. a mounted secret).
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ def render(template: ConnectorTemplate, settings: Settings) -> dict[str, str]:
             msg = f"{template.path.name}: cannot read secret file {ref}: {exc}"
             raise FatalError(msg) from exc
 
-    return {key: _PLACEHOLDER.sub(resolve, str(val)) for key, val in template.config.items()}
+    return {
+        key: _PLACEHOLDER.sub(resolve, str(val)) for key, val in template.config.items()
+    }
 
 
 def redact(config: Mapping[str, str]) -> dict[str, str]:

@@ -125,7 +125,9 @@ def _loads(data: bytes) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise RecordError("malformed_json", f"not valid JSON: {exc.msg} at {exc.pos}") from exc
+        raise RecordError(
+            "malformed_json", f"not valid JSON: {exc.msg} at {exc.pos}"
+        ) from exc
 
 
 def _decode_key(raw: bytes | None) -> Row:
@@ -177,8 +179,20 @@ def _snapshot(marker: Any) -> str | None:
 def _tombstone(record: KafkaRecord, key: Row) -> ChangeEvent:
     system, _, rest = record.topic.partition(".")
     namespace, _, table = rest.rpartition(".")
-    return ChangeEvent(system, namespace, table, TOMBSTONE, key, None, None, None,
-                       0, None, None, record.coordinates)
+    return ChangeEvent(
+        system,
+        namespace,
+        table,
+        TOMBSTONE,
+        key,
+        None,
+        None,
+        None,
+        0,
+        None,
+        None,
+        record.coordinates,
+    )
 
 
 def _dead_letter(record: KafkaRecord, kind: str, reason: str) -> DeadLetter:

@@ -5,7 +5,7 @@ A position is comparable only with positions of the same connector kind. Its
 database applied the changes *to one row*, which is what ordering and
 deduplication per primary key need:
 
-* PostgreSQL: ``(lsn,)`` – the change's own WAL position. Row locks mean two
+* PostgreSQL: ``(lsn,)`` - the change's own WAL position. Row locks mean two
   changes to one row are in WAL order of their commits; a re-snapshot reads at
   a later LSN than anything streamed before it.
 * MySQL/MariaDB: ``(binlog file number, event position, row in event)``.
@@ -42,14 +42,18 @@ def position_from_source(connector: str, source: dict[str, Any]) -> SourcePositi
     if connector == POSTGRES:
         lsn = source.get("lsn")
         if not isinstance(lsn, int):
-            raise RecordError("missing_field", "source.lsn is missing or not an integer")
+            raise RecordError(
+                "missing_field", "source.lsn is missing or not an integer"
+            )
         return SourcePosition(POSTGRES, (lsn,))
     if connector in (MYSQL, "mariadb"):
         file, pos = source.get("file"), source.get("pos")
         if not isinstance(file, str) or not isinstance(pos, int):
             raise RecordError("missing_field", "source.file/source.pos are missing")
         return SourcePosition(MYSQL, (binlog_number(file), pos, source.get("row") or 0))
-    raise RecordError("unknown_connector", f"source.connector '{connector}' is not supported")
+    raise RecordError(
+        "unknown_connector", f"source.connector '{connector}' is not supported"
+    )
 
 
 def binlog_number(file: str) -> int:

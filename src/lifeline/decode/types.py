@@ -18,6 +18,7 @@ Converter = Callable[[Any], Any]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DATE = date(1970, 1, 1)
+_MIDNIGHT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _decimal_bytes(scale: int) -> Converter:
@@ -46,7 +47,9 @@ def _epoch_scaled(divisor: int) -> Converter:
         if value is None:
             return None
         seconds, rest = divmod(value, divisor)
-        return _EPOCH + timedelta(seconds=seconds, microseconds=rest * 1_000_000 // divisor)
+        return _EPOCH + timedelta(
+            seconds=seconds, microseconds=rest * 1_000_000 // divisor
+        )
 
     return convert
 
@@ -56,7 +59,7 @@ def _time_scaled(divisor: int) -> Converter:
         if value is None:
             return None
         micros = value * 1_000_000 // divisor
-        return (datetime.min + timedelta(microseconds=micros)).time()
+        return (_MIDNIGHT + timedelta(microseconds=micros)).time()
 
     return convert
 

@@ -24,16 +24,20 @@ logger = logging.getLogger(__name__)
 
 def encode_dead_letter(dead: DeadLetter) -> bytes:
     """The JSON value of a dead-letter record."""
-    return dumps({
-        "topic": dead.coordinates.topic,
-        "partition": dead.coordinates.partition,
-        "offset": dead.coordinates.offset,
-        "stage": dead.stage,
-        "kind": dead.kind,
-        "reason": dead.reason,
-        "key": None if dead.key is None else base64.b64encode(dead.key).decode(),
-        "value": None if dead.value is None else base64.b64encode(dead.value).decode(),
-    })
+    return dumps(
+        {
+            "topic": dead.coordinates.topic,
+            "partition": dead.coordinates.partition,
+            "offset": dead.coordinates.offset,
+            "stage": dead.stage,
+            "kind": dead.kind,
+            "reason": dead.reason,
+            "key": None if dead.key is None else base64.b64encode(dead.key).decode(),
+            "value": None
+            if dead.value is None
+            else base64.b64encode(dead.value).decode(),
+        }
+    )
 
 
 class DeadLetterSink(DynamicSink[DeadLetter]):
@@ -58,7 +62,9 @@ class _Partition(StatelessSinkPartition[DeadLetter]):
         for dead in items:
             logger.warning(
                 "dead letter stage=%s kind=%s at=%s",
-                dead.stage, dead.kind, dead.coordinates,
+                dead.stage,
+                dead.kind,
+                dead.coordinates,
             )
             self._producer.produce(
                 self._topic,

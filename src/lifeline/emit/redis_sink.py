@@ -65,23 +65,33 @@ class _Partition(StatelessSinkPartition[CacheItem]):
         if change.row is None:
             pipe.delete(key)
             return
-        pipe.set(key, dumps({
-            "row": change.row,
-            "position": change.position.encode(),
-            "source_ts_ms": change.ts_ms,
-            "cached_at_ms": now_ms,
-        }))
+        pipe.set(
+            key,
+            dumps(
+                {
+                    "row": change.row,
+                    "position": change.position.encode(),
+                    "source_ts_ms": change.ts_ms,
+                    "cached_at_ms": now_ms,
+                }
+            ),
+        )
 
     def _view(self, pipe: Any, change: ViewChange, now_ms: int) -> None:
         key = email_view_key(self._prefix, change.email)
         if not change.members:
             pipe.delete(key)
             return
-        pipe.set(key, dumps({
-            "email": change.email,
-            "members": change.members,
-            "cached_at_ms": now_ms,
-        }))
+        pipe.set(
+            key,
+            dumps(
+                {
+                    "email": change.email,
+                    "members": change.members,
+                    "cached_at_ms": now_ms,
+                }
+            ),
+        )
 
     def _execute(self, pipe: Any) -> None:
         deadline = time.monotonic() + self._max_wait

@@ -32,7 +32,7 @@ from lifeline.settings import Settings
 
 
 def kafka_config(settings: Settings) -> dict[str, str]:
-    """librdkafka settings shared by the flow's consumers and producers."""
+    """Librdkafka settings shared by the flow's consumers and producers."""
     return {
         "bootstrap.servers": settings.broker.bootstrap_servers,
         **settings.broker.client_config,

@@ -62,8 +62,15 @@ class LatestRows:
                 continue
             rows[key] = (event.position, row)
             changes.append(
-                RowChange(event.system, event.table, event.row_id, old, row,
-                          event.position, event.ts_ms)
+                RowChange(
+                    event.system,
+                    event.table,
+                    event.row_id,
+                    old,
+                    row,
+                    event.position,
+                    event.ts_ms,
+                )
             )
         return changes
 

@@ -52,7 +52,7 @@ class KafkaBatchSource(FixedPartitionedSource[Batch, int]):
         """One part per topic partition, named ``partition-topic``."""
         admin = AdminClient({k: v for k, v in self._config.items() if _admin_key(k)})
         metadata = admin.list_topics(timeout=10)
-        parts = []
+        parts: list[str] = []
         for topic in self._topics:
             found = metadata.topics.get(topic)
             if found is None or found.error is not None:
@@ -69,7 +69,10 @@ class KafkaBatchSource(FixedPartitionedSource[Batch, int]):
         offset = OFFSET_BEGINNING if resume_state is None else resume_state
         logger.info(
             "assign step=%s topic=%s partition=%s offset=%s",
-            step_id, topic, index, resume_state if resume_state is not None else "beginning",
+            step_id,
+            topic,
+            index,
+            resume_state if resume_state is not None else "beginning",
         )
         consumer = Consumer(self._config)
         consumer.assign([TopicPartition(topic, int(index), offset)])
@@ -117,8 +120,12 @@ class _BatchPartition(StatefulSourcePartition[Batch, int]):
 def _record(message: Any) -> KafkaRecord:
     _, timestamp = message.timestamp()
     return KafkaRecord(
-        message.topic(), message.partition(), message.offset(),
-        message.key(), message.value(), timestamp,
+        message.topic(),
+        message.partition(),
+        message.offset(),
+        message.key(),
+        message.value(),
+        timestamp,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -97,7 +98,9 @@ class ManagedProcess:
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.1)
         if _alive(pid):
-            logger.warning("kill component=%s pid=%d after=%.0fs", self.name, pid, timeout)
+            logger.warning(
+                "kill component=%s pid=%d after=%.0fs", self.name, pid, timeout
+            )
             _signal(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         logger.info("stopped component=%s pid=%d", self.name, pid)
@@ -131,10 +134,8 @@ def _signal(pid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -165,13 +166,15 @@ def wait_until(
         try:
             if check():
                 return
-        except Exception as exc:  # noqa: BLE001 - readiness probes may fail any way
+        except Exception as exc:
             last = f"{type(exc).__name__}: {exc}"
         else:
             last = ""
         if process is not None and process.pid() is None:
             raise ComponentError(
-                component, f"process exited while waiting for {what}", process.log_tail()
+                component,
+                f"process exited while waiting for {what}",
+                process.log_tail(),
             )
         if time.monotonic() > deadline:
             tail = process.log_tail() if process is not None else ""

@@ -1,0 +1,153 @@
+"""The ``lifeline`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from lifeline.errors import LifelineError
+from lifeline.settings import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _stack(args: argparse.Namespace, settings: Settings) -> int:
+    from lifeline.demo import status_table
+    from lifeline.flows.runner import FlowProcess
+    from lifeline.stack.manager import Stack
+
+    stack = Stack(settings)
+    if args.action == "up":
+        statuses = stack.up()
+    elif args.action == "down":
+        FlowProcess(settings).stop()
+        statuses = stack.down(purge=args.purge)
+    else:
+        statuses = stack.status()
+    statuses.append(FlowProcess(settings).status())
+    print(status_table(statuses))
+    return 0
+
+
+def _connectors(args: argparse.Namespace, settings: Settings) -> int:
+    from lifeline.capture.apply import apply_connectors
+    from lifeline.capture.connect_client import ConnectClient
+    from lifeline.capture.templates import load_templates
+    from lifeline.table import render_table
+
+    if args.action == "apply":
+        for applied in apply_connectors(settings, timeout=args.timeout):
+            verb = (
+                "created"
+                if applied.created
+                else ("updated" if applied.changed else "unchanged")
+            )
+            print(
+                f"{applied.name}: {verb}, connector and "
+                f"{len(applied.state.tasks)} task(s) RUNNING"
+            )
+        return 0
+    client = ConnectClient(settings.connect.url)
+    rows = []
+    for template in load_templates():
+        state = client.status(template.name)
+        tasks = (
+            "-" if state is None else ",".join(t.state for t in state.tasks) or "none"
+        )
+        rows.append((template.name, "absent" if state is None else state.state, tasks))
+    print(render_table(["connector", "state", "tasks"], rows))
+    return 0
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    from lifeline.samples import schema, seed
+
+    schema.apply_schemas(settings)
+    data = seed.generate(args.customers, seed=args.seed)
+    seed.load(settings, data)
+    print(f"seeded {args.customers} fake customers (seed {args.seed})")
+    return 0
+
+
+def _flow(args: argparse.Namespace, settings: Settings) -> int:
+    from lifeline.demo import status_table
+    from lifeline.flows.runner import FlowProcess
+
+    flow = FlowProcess(settings, args.name, workers=args.workers)
+    if args.action == "start":
+        flow.start()
+    elif args.action == "stop":
+        flow.stop()
+    print(status_table([flow.status()]))
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from lifeline.demo import run_demo
+
+    return run_demo(settings, sys.stdout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="lifeline",
+        description="Change-data-capture into one golden customer record.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    stack = sub.add_parser("stack", help="the local stack on 127.0.0.1")
+    stack.add_argument("action", choices=["up", "down", "status"])
+    stack.add_argument("--purge", action="store_true", help="with down: delete data")
+    stack.set_defaults(handler=_stack)
+
+    connectors = sub.add_parser(
+        "connectors", help="Debezium connectors on Kafka Connect"
+    )
+    connectors.add_argument("action", choices=["apply", "status"])
+    connectors.add_argument("--timeout", type=float, default=120.0)
+    connectors.set_defaults(handler=_connectors)
+
+    seed = sub.add_parser(
+        "seed", help="create the sample schemas and load fake customers"
+    )
+    seed.add_argument("--customers", type=int, default=1000)
+    seed.add_argument("--seed", type=int, default=7)
+    seed.set_defaults(handler=_seed)
+
+    flow = sub.add_parser("flow", help="run a dataflow of dataflows/ in the background")
+    flow.add_argument("action", choices=["start", "stop", "status"])
+    flow.add_argument("--name", default="skeleton")
+    flow.add_argument("--workers", type=int, default=1)
+    flow.set_defaults(handler=_flow)
+
+    demo = sub.add_parser("demo", help="stack up, seed, CDC, live changes into Redis")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lifeline`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        settings = Settings()
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except LifelineError as exc:
+        print(f"lifeline {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""``lifeline demo``: the whole path, from a cold machine to live changes in Redis."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TextIO
+
+import orjson
+import redis
+
+from lifeline.capture.apply import apply_connectors
+from lifeline.emit.cache_keys import email_view_key
+from lifeline.errors import FatalError
+from lifeline.flows.runner import FlowProcess
+from lifeline.live import (
+    ErpChanges,
+    IdentityChanges,
+    LiveChange,
+    mariadb_connection,
+    postgres_connection,
+    watch,
+)
+from lifeline.samples import schema, seed
+from lifeline.settings import Settings
+from lifeline.stack.base import ComponentStatus
+from lifeline.stack.manager import Stack
+from lifeline.table import render_table
+
+logger = logging.getLogger(__name__)
+
+DEMO_CUSTOMERS = 200
+
+
+def status_table(statuses: list[ComponentStatus]) -> str:
+    """The component table ``stack status`` and the demo print."""
+    return render_table(
+        ["component", "state", "address", "pid", "started"],
+        [
+            (
+                s.name,
+                s.state.value + (f" ({s.detail})" if s.detail else ""),
+                s.address,
+                s.pid,
+                s.started_at.isoformat(timespec="seconds") if s.started_at else None,
+            )
+            for s in statuses
+        ],
+    )
+
+
+def run_demo(settings: Settings, out: TextIO) -> int:
+    """Bring everything up, make live changes and show what the cache holds."""
+    began = time.monotonic()
+    step = _stepper(out, began)
+    step("starting the stack")
+    out.write(status_table(Stack(settings).up()) + "\n")
+    step("creating sample schemas and seeding fake customers")
+    schema.apply_schemas(settings)
+    if schema.customer_count(settings) == 0:
+        seed.load(settings, seed.generate(DEMO_CUSTOMERS, seed=7))
+    step("applying Debezium connectors")
+    for applied in apply_connectors(settings):
+        verb = (
+            "created"
+            if applied.created
+            else ("updated" if applied.changed else "unchanged")
+        )
+        out.write(f"  {applied.name}: {verb}, {applied.state.state}\n")
+    step("starting the dataflow")
+    FlowProcess(settings).start()
+    _wait_for_snapshot(settings)
+    step("making live changes in MariaDB (ERP) and PostgreSQL (identity)")
+    changes, email = _live_changes(settings)
+    watch(settings, changes)
+    out.write(_changes_table(changes) + "\n\n")
+    out.write(_view_summary(settings, email) + "\n")
+    missing = [c for c in changes if c.seen_at_ms is None]
+    step(f"done in {time.monotonic() - began:.1f}s; stop with `lifeline stack down`")
+    return 1 if missing else 0
+
+
+def _stepper(out: TextIO, began: float) -> Callable[[str], None]:
+    def step(text: str) -> None:
+        out.write(f"[{time.monotonic() - began:6.1f}s] {text}\n")
+        out.flush()
+
+    return step
+
+
+def _wait_for_snapshot(settings: Settings, timeout: float = 120.0) -> None:
+    client = redis.Redis(**settings.redis.client_kwargs())
+    pattern = f"{settings.cache_prefix}:row:{settings.topics.erp_prefix}:customers:*"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if next(client.scan_iter(pattern, count=1000), None) is not None:
+            return
+        time.sleep(0.2)
+    msg = "no ERP customer reached Redis within 120s; see state/run/flow-skeleton.log"
+    raise FatalError(msg)
+
+
+def _live_changes(settings: Settings) -> tuple[list[LiveChange], str]:
+    tag = time.strftime("%H%M%S")
+    email = f"demo.{tag}@example.com"
+    with mariadb_connection(settings) as my, postgres_connection(settings) as pg:
+        erp, identity = ErpChanges(settings, my), IdentityChanges(settings, pg)
+        created = erp.insert(f"C-D{tag}", f"Demo {tag} GmbH", email)
+        user = identity.insert(
+            f"u-demo-{tag}", f"  Demo.{tag}@Example.COM ", "Dana", "Demo"
+        )
+        changes = [
+            created,
+            user,
+            erp.update_credit(created.row_id, Decimal("25000.00")),
+            identity.rename(user.row_id, "Daniela"),
+        ]
+        doomed = erp.insert(f"C-X{tag}", "Short-lived Ltd", f"gone.{tag}@example.org")
+        ghost = identity.insert(
+            f"u-gone-{tag}", f"gone.{tag}@example.org", "Gus", "Gone"
+        )
+        changes += [
+            doomed,
+            ghost,
+            erp.delete(doomed.row_id),
+            identity.delete(ghost.row_id),
+        ]
+    return changes, email
+
+
+def _changes_table(changes: list[LiveChange]) -> str:
+    rows = []
+    for change in changes:
+        shown = "(gone)" if change.cached is None else _summary(change.cached["row"])
+        if change.seen_at_ms is None:
+            shown = "NOT SEEN"
+        rows.append(
+            (
+                f"{change.system}.{change.table}",
+                change.row_id,
+                change.action,
+                shown,
+                change.latency_ms,
+            )
+        )
+    return render_table(
+        ["source", "key", "change", "cache now holds", "commit->redis ms"], rows
+    )
+
+
+def _summary(row: dict[str, object]) -> str:
+    fields = ("customer_no", "legal_name", "given_name", "email", "credit_limit")
+    return ", ".join(
+        f"{f}={row[f]!s}".strip() for f in fields if row.get(f) is not None
+    )
+
+
+def _view_summary(settings: Settings, email: str) -> str:
+    client = redis.Redis(**settings.redis.client_kwargs())
+    key = email_view_key(settings.cache_prefix, email)
+    raw = client.get(key)
+    if raw is None:
+        return f"joined view {key}: missing"
+    view = orjson.loads(raw)
+    members = ", ".join(sorted(view["members"]))
+    return f"joined customer view {key}\n  email={view['email']}\n  members: {members}"
