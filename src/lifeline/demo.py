@@ -74,7 +74,6 @@ def run_demo(settings: Settings, out: TextIO) -> int:
     _wait_for_snapshot(settings)
     step("making live changes in MariaDB (ERP) and PostgreSQL (identity)")
     changes, email = _live_changes(settings)
-    watch(settings, changes)
     out.write(_changes_table(changes) + "\n\n")
     out.write(_view_summary(settings, email) + "\n")
     missing = [c for c in changes if c.seen_at_ms is None]
@@ -103,30 +102,34 @@ def _wait_for_snapshot(settings: Settings, timeout: float = 120.0) -> None:
 
 
 def _live_changes(settings: Settings) -> tuple[list[LiveChange], str]:
+    """Make each change and wait for it, so each row shows the cache at that time."""
     tag = time.strftime("%H%M%S")
     email = f"demo.{tag}@example.com"
+    changes: list[LiveChange] = []
+
+    def made(change: LiveChange) -> LiveChange:
+        watch(settings, [change], timeout=30.0)
+        changes.append(change)
+        return change
+
     with mariadb_connection(settings) as my, postgres_connection(settings) as pg:
         erp, identity = ErpChanges(settings, my), IdentityChanges(settings, pg)
-        created = erp.insert(f"C-D{tag}", f"Demo {tag} GmbH", email)
-        user = identity.insert(
-            f"u-demo-{tag}", f"  Demo.{tag}@Example.COM ", "Dana", "Demo"
+        created = made(erp.insert(f"C-D{tag}", f"Demo {tag} GmbH", email))
+        user = made(
+            identity.insert(
+                f"u-demo-{tag}", f"  Demo.{tag}@Example.COM ", "Dana", "Demo"
+            )
         )
-        changes = [
-            created,
-            user,
-            erp.update_credit(created.row_id, Decimal("25000.00")),
-            identity.rename(user.row_id, "Daniela"),
-        ]
-        doomed = erp.insert(f"C-X{tag}", "Short-lived Ltd", f"gone.{tag}@example.org")
-        ghost = identity.insert(
-            f"u-gone-{tag}", f"gone.{tag}@example.org", "Gus", "Gone"
+        made(erp.update_credit(created.row_id, Decimal("25000.00")))
+        made(identity.rename(user.row_id, "Daniela"))
+        doomed = made(
+            erp.insert(f"C-X{tag}", "Short-lived Ltd", f"gone.{tag}@example.org")
         )
-        changes += [
-            doomed,
-            ghost,
-            erp.delete(doomed.row_id),
-            identity.delete(ghost.row_id),
-        ]
+        ghost = made(
+            identity.insert(f"u-gone-{tag}", f"gone.{tag}@example.org", "Gus", "Gone")
+        )
+        made(erp.delete(doomed.row_id))
+        made(identity.delete(ghost.row_id))
     return changes, email
 
 
@@ -151,7 +154,14 @@ def _changes_table(changes: list[LiveChange]) -> str:
 
 
 def _summary(row: dict[str, object]) -> str:
-    fields = ("customer_no", "legal_name", "given_name", "email", "credit_limit")
+    fields = (
+        "customer_no",
+        "legal_name",
+        "given_name",
+        "family_name",
+        "email",
+        "credit_limit",
+    )
     return ", ".join(
         f"{f}={row[f]!s}".strip() for f in fields if row.get(f) is not None
     )
