@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ import pymysql
 
 from lifeline.errors import ComponentError
 from lifeline.settings import Settings
-from lifeline.stack.base import Component, ComponentStatus, State
-from lifeline.stack.process import ManagedProcess, port_open, wait_until
+from lifeline.stack.process import ManagedProcess
+from lifeline.stack.server import ServerComponent, one_line
 from lifeline.stack.server_binaries import mariadb_binaries
 
 logger = logging.getLogger(__name__)
@@ -45,10 +44,13 @@ _SERVER_OPTIONS = (
 )
 
 
-class MariaDB(Component):
+class MariaDB(ServerComponent):
     """The MariaDB component of the local stack."""
 
     name = "mariadb"
+    probe_errors = (pymysql.MySQLError,)
+    start_timeout = _START_TIMEOUT
+    stop_timeout = _STOP_TIMEOUT
 
     def __init__(self, settings: Settings) -> None:
         self._db = settings.mariadb
@@ -56,84 +58,18 @@ class MariaDB(Component):
         run_dir = settings.state_path / "run"
         self.socket = run_dir / "mariadb.sock"
         self._init_file = run_dir / "mariadb.init.sql"
-        self._process = ManagedProcess(self.name, run_dir)
+        process = ManagedProcess(self.name, run_dir)
+        super().__init__(self._db.host, self._db.port, self._db.managed, process)
 
-    @property
-    def address(self) -> str:
-        """``host:port`` clients connect to."""
-        return f"{self._db.host}:{self._db.port}"
-
-    def start(self) -> None:
-        """Start the server (initialising it on first use) and wait for queries."""
-        if not self._db.managed:
-            self._check_external()
-            return
-        if self._process.pid() is not None and self._answers():
-            logger.debug("already running component=%s", self.name)
-            return
-        began = time.monotonic()
-        try:
-            if self._process.pid() is None:
-                self._launch()
-            wait_until(
-                self.name,
-                self._server_answers,
-                timeout=_START_TIMEOUT,
-                what="answering queries",
-                process=self._process,
-            )
-            self._check_credentials()
-        finally:
-            self._init_file.unlink(missing_ok=True)
-        (self.data_dir / _BOOTSTRAPPED_MARKER).touch()
-        logger.info(
-            "ready component=%s address=%s seconds=%.1f",
-            self.name,
-            self.address,
-            time.monotonic() - began,
-        )
-
-    def stop(self) -> None:
-        """Stop the managed server (SIGTERM: a clean InnoDB shutdown)."""
-        if self._db.managed:
-            self._process.terminate(timeout=_STOP_TIMEOUT)
-
-    def status(self) -> ComponentStatus:
-        """RUNNING/UNHEALTHY/STOPPED when managed, EXTERNAL/UNREACHABLE if not."""
-        if not self._db.managed:
-            try:
-                detail, state = self._server_facts(), State.EXTERNAL
-            except pymysql.MySQLError as exc:
-                detail, state = _one_line(exc), State.UNREACHABLE
-            return ComponentStatus(self.name, state, self.address, detail=detail)
-        pid = self._process.pid()
-        if pid is None:
-            busy = port_open(self._db.host, self._db.port)
-            detail = "port in use by a process Lifeline did not start" if busy else ""
-            return ComponentStatus(
-                self.name, State.STOPPED, self.address, detail=detail
-            )
-        try:
-            detail, state = self._server_facts(), State.RUNNING
-        except pymysql.MySQLError as exc:
-            detail, state = _one_line(exc), State.UNHEALTHY
-        return ComponentStatus(
-            self.name,
-            state,
-            self.address,
-            pid=pid,
-            started_at=self._process.started_at(),
-            detail=detail,
-        )
+    def _start_finished(self, ready: bool) -> None:
+        # The init file holds the admin password: never leave it behind.
+        self._init_file.unlink(missing_ok=True)
+        if ready:
+            (self.data_dir / _BOOTSTRAPPED_MARKER).touch()
 
     # --- starting ---------------------------------------------------------
 
     def _launch(self) -> None:
-        if port_open(self._db.host, self._db.port):
-            reason = (
-                f"port {self.address} is in use by a process Lifeline did not start"
-            )
-            raise ComponentError(self.name, reason)
         if len(str(self.socket)) > _SOCKET_PATH_MAX:
             reason = f"socket path {self.socket} is too long; use a shorter state_dir"
             raise ComponentError(self.name, reason)
@@ -205,14 +141,14 @@ class MariaDB(Component):
         except pymysql.MySQLError as exc:
             reason = (
                 f"the server runs but refuses user {self._db.user} "
-                f"({_one_line(exc)}); was {self.data_dir} initialised with other "
+                f"({one_line(exc)}); was {self.data_dir} initialised with other "
                 "credentials?"
             )
             raise ComponentError(self.name, reason) from exc
 
     # --- probes -----------------------------------------------------------
 
-    def _server_answers(self) -> bool:
+    def _ready_probe(self) -> bool:
         """Tell whether the server answers, even if it refuses the login."""
         try:
             self._server_facts()
@@ -220,13 +156,6 @@ class MariaDB(Component):
             if exc.args and exc.args[0] in _AUTH_ERRORS:
                 return True
             raise
-        return True
-
-    def _answers(self) -> bool:
-        try:
-            self._server_facts()
-        except pymysql.MySQLError:
-            return False
         return True
 
     def _server_facts(self) -> str:
@@ -254,13 +183,6 @@ class MariaDB(Component):
             "read_timeout": 5,
         }
 
-    def _check_external(self) -> None:
-        try:
-            self._server_facts()
-        except pymysql.MySQLError as exc:
-            reason = f"external server at {self.address} not usable: {_one_line(exc)}"
-            raise ComponentError(self.name, reason) from exc
-
 
 def _user_option() -> list[str]:
     """Return the option without which mariadbd refuses to run as root."""
@@ -270,7 +192,3 @@ def _user_option() -> list[str]:
 def _quote(value: str) -> str:
     """Quote a MariaDB string literal (default sql_mode: backslash escapes)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

@@ -24,8 +24,8 @@ import psycopg
 
 from lifeline.errors import ComponentError
 from lifeline.settings import Settings
-from lifeline.stack.base import Component, ComponentStatus, State
-from lifeline.stack.process import ManagedProcess, port_open, wait_until
+from lifeline.stack.process import ManagedProcess
+from lifeline.stack.server import ServerComponent, one_line
 from lifeline.stack.server_binaries import POSTGRES_PACKAGE, postgres_binaries
 
 logger = logging.getLogger(__name__)
@@ -52,53 +52,25 @@ host    replication  all       samehost   scram-sha-256
 """
 
 
-class Postgres(Component):
+class Postgres(ServerComponent):
     """The PostgreSQL component of the local stack."""
 
     name = "postgres"
+    probe_errors = (psycopg.Error,)
+    start_timeout = _START_TIMEOUT
+    stop_timeout = _STOP_TIMEOUT
+    ready_what = "answering queries on its socket"
 
     def __init__(self, settings: Settings) -> None:
         self._pg = settings.postgres
         self.data_dir = settings.state_path / "postgres"
         run_dir = settings.state_path / "run"
         self.socket_dir = run_dir / "pg"
-        self._process = ManagedProcess(self.name, run_dir)
+        process = ManagedProcess(self.name, run_dir)
+        super().__init__(self._pg.host, self._pg.port, self._pg.managed, process)
 
-    @property
-    def address(self) -> str:
-        """``host:port`` clients connect to."""
-        return f"{self._pg.host}:{self._pg.port}"
-
-    def start(self) -> None:
-        """Start the server (initialising it on first use) and wait for queries."""
-        if not self._pg.managed:
-            self._check_external()
-            return
-        if self._process.pid() is not None and self._answers():
-            logger.debug("already running component=%s", self.name)
-            return
-        began = time.monotonic()
-        if self._process.pid() is None:
-            self._launch()
-        wait_until(
-            self.name,
-            self._answers_on_socket,
-            timeout=_START_TIMEOUT,
-            what="answering queries on its socket",
-            process=self._process,
-        )
-        self._check_credentials()
-        logger.info(
-            "ready component=%s address=%s seconds=%.1f",
-            self.name,
-            self.address,
-            time.monotonic() - began,
-        )
-
-    def stop(self) -> None:
+    def _terminate(self) -> None:
         """Fast shutdown (SIGINT: clients are disconnected) of the managed server."""
-        if not self._pg.managed:
-            return
         leader = self._process.pid()
         postmaster = self._postmaster_pid()
         if leader is not None and postmaster is not None:
@@ -108,39 +80,7 @@ class Postgres(Component):
         if leader is not None:
             logger.info("stopped component=%s pid=%d", self.name, leader)
 
-    def status(self) -> ComponentStatus:
-        """RUNNING/UNHEALTHY/STOPPED when managed, EXTERNAL/UNREACHABLE if not."""
-        if not self._pg.managed:
-            return self._external_status()
-        pid = self._process.pid()
-        if pid is None:
-            busy = port_open(self._pg.host, self._pg.port)
-            detail = "port in use by a process Lifeline did not start" if busy else ""
-            return ComponentStatus(
-                self.name, State.STOPPED, self.address, detail=detail
-            )
-        try:
-            detail = self._server_facts()
-            state = State.RUNNING
-        except psycopg.Error as exc:
-            detail, state = _one_line(exc), State.UNHEALTHY
-        return ComponentStatus(
-            self.name,
-            state,
-            self.address,
-            pid=pid,
-            started_at=self._process.started_at(),
-            detail=detail,
-        )
-
-    # --- starting ---------------------------------------------------------
-
     def _launch(self) -> None:
-        if port_open(self._pg.host, self._pg.port):
-            reason = (
-                f"port {self.address} is in use by a process Lifeline did not start"
-            )
-            raise ComponentError(self.name, reason)
         binaries = postgres_binaries(self._initialised_major())
         self._prepare_dirs()
         if self._initialised_major() is None:
@@ -226,14 +166,14 @@ class Postgres(Component):
         except psycopg.OperationalError as exc:
             reason = (
                 f"the server runs but refuses user {self._pg.user} over TCP "
-                f"({_one_line(exc)}); was {self.data_dir} initialised with other "
+                f"({one_line(exc)}); was {self.data_dir} initialised with other "
                 "credentials?"
             )
             raise ComponentError(self.name, reason) from exc
 
     # --- probes -----------------------------------------------------------
 
-    def _answers_on_socket(self) -> bool:
+    def _ready_probe(self) -> bool:
         with psycopg.connect(
             host=str(self.socket_dir),
             port=self._pg.port,
@@ -242,13 +182,6 @@ class Postgres(Component):
             connect_timeout=2,
         ) as conn:
             conn.execute("SELECT 1")
-        return True
-
-    def _answers(self) -> bool:
-        try:
-            self._server_facts()
-        except psycopg.Error:
-            return False
         return True
 
     def _server_facts(self) -> str:
@@ -273,20 +206,6 @@ class Postgres(Component):
             "connect_timeout": 2,
             "autocommit": True,
         }
-
-    def _check_external(self) -> None:
-        try:
-            self._server_facts()
-        except psycopg.Error as exc:
-            reason = f"external server at {self.address} not usable: {_one_line(exc)}"
-            raise ComponentError(self.name, reason) from exc
-
-    def _external_status(self) -> ComponentStatus:
-        try:
-            detail, state = self._server_facts(), State.EXTERNAL
-        except psycopg.Error as exc:
-            detail, state = _one_line(exc), State.UNREACHABLE
-        return ComponentStatus(self.name, state, self.address, detail=detail)
 
     def _postmaster_pid(self) -> int | None:
         try:
@@ -343,7 +262,3 @@ def _wait_gone(process: ManagedProcess, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while process.pid() is not None and time.monotonic() < deadline:
         time.sleep(0.05)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
