@@ -13,6 +13,7 @@ from lifeline.stack.broker import Broker
 from lifeline.stack.connect import ConnectWorker
 from lifeline.stack.mariadb import MariaDB
 from lifeline.stack.postgres import Postgres
+from lifeline.stack.process import ManagedProcess
 from lifeline.stack.redis_server import RedisServer
 
 logger = logging.getLogger(__name__)
@@ -50,11 +51,18 @@ class Stack:
         )
         if fresh_broker:
             self.connect.stop()
+            self._stop_flows()
             for name in ("recovery", "connect/history"):
                 shutil.rmtree(self.settings.state_path / name, ignore_errors=True)
         self._parallel(lambda component: component.start(), self.independent)
         self.connect.start()
         return self.status()
+
+    def _stop_flows(self) -> None:
+        """Stop every dataflow Lifeline started: its offsets point at lost topics."""
+        run_dir = self.settings.state_path / "run"
+        for pid_file in run_dir.glob("flow-*.pid"):
+            ManagedProcess(pid_file.stem, run_dir).terminate(timeout=15)
 
     def down(self, *, purge: bool = False) -> list[ComponentStatus]:
         """Stop what ``up`` started; with ``purge`` also delete their data."""
