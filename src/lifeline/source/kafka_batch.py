@@ -42,7 +42,7 @@ class KafkaBatchSource(FixedPartitionedSource[Batch, int]):
             "group.id": "lifeline-dataflow",
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
-            "fetch.wait.max.ms": "10",
+            "fetch.wait.max.ms": "100",
             **config,
         }
         self._topics = list(topics)
