@@ -13,11 +13,10 @@ import argparse
 import time
 from decimal import Decimal
 
-import orjson
 import redis
 
 from lifeline.emit.cache_keys import row_key
-from lifeline.live import mariadb_connection
+from lifeline.live import mariadb_connection, read_rows
 from lifeline.settings import Settings
 
 
@@ -45,13 +44,14 @@ def main() -> None:
     pending = dict(final)
     while pending and time.monotonic() - committed < args.timeout:
         for rid, want in list(pending.items()):
-            raw = cache.get(keys[rid])
-            if raw is not None and Decimal(orjson.loads(raw)["row"]["credit_limit"]) == want:
+            (cached,) = read_rows(cache, [keys[rid]])
+            if cached is not None and Decimal(cached["row"]["credit_limit"]) == want:
                 del pending[rid]
         time.sleep(0.01)
     caught_up = time.monotonic()
     print(
-        f"updates={args.updates} commit_rate={args.updates / (committed - began):.0f}/s "
+        f"updates={args.updates} "
+        f"commit_rate={args.updates / (committed - began):.0f}/s "
         f"caught_up_after_last_commit={caught_up - committed:.2f}s "
         f"missing={len(pending)}"
     )

@@ -167,6 +167,27 @@ class IdentityChanges:
         )
 
 
+def read_rows(client: redis.Redis, keys: list[str]) -> list[dict[str, Any] | None]:
+    """Cached rows as ``{"row": {...}, "position": .., "cached_at_ms": ..}``."""
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.hgetall(key)
+    rows: list[dict[str, Any] | None] = []
+    for fields in pipe.execute():
+        if not fields or b"row" not in fields:
+            rows.append(None)
+            continue
+        rows.append(
+            {
+                "row": orjson.loads(fields[b"row"]),
+                "position": fields[b"position"].decode(),
+                "source_ts_ms": int(fields[b"source_ts_ms"]),
+                "cached_at_ms": int(fields[b"cached_at_ms"]),
+            }
+        )
+    return rows
+
+
 def watch(
     settings: Settings, changes: list[LiveChange], timeout: float = 60.0
 ) -> list[LiveChange]:
@@ -182,11 +203,10 @@ def watch(
         keys = [
             row_key(settings.cache_prefix, c.system, c.table, c.row_id) for c in pending
         ]
-        values = client.mget(keys)
+        values = read_rows(client, keys)
         polled_ms = _now_ms()
         still = []
-        for change, raw in zip(pending, values, strict=True):
-            cached = None if raw is None else orjson.loads(raw)
+        for change, cached in zip(pending, values, strict=True):
             if change.check(cached):
                 change.cached = cached
                 change.seen_at_ms = (

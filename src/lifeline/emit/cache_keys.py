@@ -15,6 +15,11 @@ def row_key(prefix: str, system: str, table: str, row_id: str) -> str:
     return f"{prefix}:row:{system}:{table}:{row_id}"
 
 
+def row_tombstone_key(prefix: str, system: str, table: str, row_id: str) -> str:
+    """Key remembering a deleted row's position: ``<prefix>:gone:...``."""
+    return f"{prefix}:gone:{system}:{table}:{row_id}"
+
+
 def email_view_key(prefix: str, email: str) -> str:
     """Key of the customer view of an email: ``<prefix>:email:<sha256>``."""
     return f"{prefix}:email:{email_hash(email)}"

@@ -16,7 +16,8 @@ from typing import Any
 import redis
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from lifeline.emit.cache_keys import email_view_key, row_key
+from lifeline.emit import row_scripts
+from lifeline.emit.cache_keys import email_view_key, row_key, row_tombstone_key
 from lifeline.emit.encoding import dumps
 from lifeline.errors import RetryableError
 from lifeline.join.email_view import ViewChange
@@ -31,23 +32,33 @@ class RedisCacheSink(DynamicSink[CacheItem]):
     """Writes lists of RowChange/ViewChange; one Redis client per worker."""
 
     def __init__(
-        self, client_kwargs: dict[str, Any], prefix: str, max_wait: float = 300.0
+        self,
+        client_kwargs: dict[str, Any],
+        prefix: str,
+        max_wait: float = 300.0,
+        tombstone_ttl: int = 7 * 24 * 3600,
     ) -> None:
         self._client_kwargs = client_kwargs
         self._prefix = prefix
         self._max_wait = max_wait
+        self._tombstone_ttl = tombstone_ttl
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
         """Open this worker's Redis connection."""
         client = redis.Redis(**self._client_kwargs)
-        return _Partition(client, self._prefix, self._max_wait)
+        return _Partition(client, self._prefix, self._max_wait, self._tombstone_ttl)
 
 
 class _Partition(StatelessSinkPartition[CacheItem]):
-    def __init__(self, client: redis.Redis, prefix: str, max_wait: float) -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str, max_wait: float, tombstone_ttl: int
+    ) -> None:
         self._client = client
         self._prefix = prefix
         self._max_wait = max_wait
+        self._tombstone_ttl = tombstone_ttl
+        self._upsert = client.register_script(row_scripts.UPSERT)
+        self._delete = client.register_script(row_scripts.DELETE)
 
     def write_batch(self, items: list[CacheItem]) -> None:
         now_ms = int(time.time() * 1000)
@@ -61,21 +72,19 @@ class _Partition(StatelessSinkPartition[CacheItem]):
         self._execute(pipe)
 
     def _row(self, pipe: Any, change: RowChange, now_ms: int) -> None:
-        key = row_key(self._prefix, change.system, change.table, change.row_id)
+        ident = (self._prefix, change.system, change.table, change.row_id)
+        keys = [row_key(*ident), row_tombstone_key(*ident)]
+        position = change.position.encode()
         if change.row is None:
-            pipe.delete(key)
+            self._delete(keys, [position, self._tombstone_ttl], client=pipe)
             return
-        pipe.set(
-            key,
-            dumps(
-                {
-                    "row": change.row,
-                    "position": change.position.encode(),
-                    "source_ts_ms": change.ts_ms,
-                    "cached_at_ms": now_ms,
-                }
-            ),
-        )
+        args: list[bytes | str | int] = [
+            position,
+            dumps(change.row),
+            change.ts_ms,
+            now_ms,
+        ]
+        self._upsert(keys, args, client=pipe)
 
     def _view(self, pipe: Any, change: ViewChange, now_ms: int) -> None:
         key = email_view_key(self._prefix, change.email)
