@@ -7,8 +7,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from lifeline.errors import LifelineError
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from lifeline.errors import FatalError, LifelineError
 from lifeline.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -95,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
         prog="lifeline",
-        description="Change-data-capture into one golden customer record.",
+        description="Change-data-capture processing of customer lifecycle data.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +134,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load_settings() -> Settings:
+    """Settings from the environment; a FatalError naming what is wrong."""
+    if "LIFELINE_CONNECTORS_DIR" not in os.environ and not Path("connectors").is_dir():
+        msg = (
+            f"no connectors/ folder in {Path.cwd()}: run lifeline from a Lifeline "
+            "checkout, or set LIFELINE_CONNECTORS_DIR and LIFELINE_STATE_DIR"
+        )
+        raise FatalError(msg)
+    try:
+        return Settings()
+    except (ValidationError, SettingsError) as exc:
+        msg = f"invalid settings: {_settings_problem(exc)}"
+        raise FatalError(msg) from exc
+
+
+def _settings_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"LIFELINE_{'__'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+    return str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lifeline`` console script."""
     args = build_parser().parse_args(argv)
@@ -138,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     try:
-        settings = Settings()
+        settings = _load_settings()
         handler: Handler = args.handler
         return handler(args, settings)
     except LifelineError as exc:

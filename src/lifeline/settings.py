@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK = "127.0.0.1"
@@ -110,16 +110,57 @@ class RedisSettings(_Part):
     host: str = LOOPBACK
     port: int = 16379
     db: int = 0
+    # AUTH: the password alone, or an ACL user and its password.
     username: str | None = None
     password: SecretStr | None = None
+    # TLS, for an existing server (the managed local server speaks plain TCP).
+    # The CA file verifies the server; cert and key files are the client's
+    # certificate, for servers that require one (tls-auth-clients).
+    tls: bool = False
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_check_hostname: bool = True
+    socket_timeout: float = Field(default=5.0, gt=0)
+    connect_timeout: float = Field(default=2.0, gt=0)
+    # During an outage, cache writers wait and retry with exponential backoff
+    # (initial delay doubling up to max delay) for at most retry_max_wait
+    # seconds in all, then fail with RetryableError; nothing is dropped.
+    retry_max_wait: float = Field(default=300.0, ge=0)
+    retry_initial_delay: float = Field(default=0.1, gt=0)
+    retry_max_delay: float = Field(default=5.0, gt=0)
+    # How long a deleted golden record's version is kept, so that an older
+    # replayed change cannot bring it back; 0 keeps tombstones forever. Keep
+    # it longer than the oldest replay possible (topic retention).
+    tombstone_ttl: float = Field(default=7 * 24 * 3600.0, ge=0)
+
+    @model_validator(mode="after")
+    def _tls_files_pair(self) -> RedisSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            msg = "redis tls_cert_file and tls_key_file must be set together"
+            raise ValueError(msg)
+        files = (self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
+        if not self.tls and any(path is not None for path in files):
+            msg = "redis tls_* files are set but tls is false"
+            raise ValueError(msg)
+        return self
 
     def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``redis.Redis``."""
+        """Keyword arguments for ``redis.Redis``: address, AUTH and TLS."""
         kwargs: dict[str, Any] = {"host": self.host, "port": self.port, "db": self.db}
         if self.username:
             kwargs["username"] = self.username
         if self.password is not None:
             kwargs["password"] = self.password.get_secret_value()
+        if self.tls:
+            kwargs["ssl"] = True
+            kwargs["ssl_cert_reqs"] = "required"
+            kwargs["ssl_check_hostname"] = self.tls_check_hostname
+            if self.tls_ca_file is not None:
+                kwargs["ssl_ca_certs"] = str(self.tls_ca_file)
+            if self.tls_cert_file is not None and self.tls_key_file is not None:
+                kwargs["ssl_certfile"] = str(self.tls_cert_file)
+                kwargs["ssl_keyfile"] = str(self.tls_key_file)
         return kwargs
 
 
@@ -144,7 +185,7 @@ class Settings(BaseSettings):
     )
 
     state_dir: Path = Path("state")
-    cache_prefix: str = "ll"
+    cache_prefix: str = Field(default="ll", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     broker: BrokerSettings = BrokerSettings()
     connect: ConnectSettings = ConnectSettings()
     postgres: PostgresSettings = PostgresSettings()

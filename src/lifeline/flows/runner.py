@@ -54,6 +54,7 @@ class FlowProcess:
             return pid
         if not self.flow_file.is_file():
             raise ComponentError(self.process.name, f"no flow file {self.flow_file}")
+        self._check_topics()
         self._init_recovery()
         pid = self.process.spawn(self._argv())
         deadline = time.monotonic() + settle
@@ -84,6 +85,31 @@ class FlowProcess:
             "0",
         ]
 
+    def _check_topics(self) -> None:
+        """Fail fast, before spawning, when the broker or a CDC topic is missing."""
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import AdminClient
+
+        from lifeline.capture.catalog import cdc_topics
+
+        broker = self.settings.broker
+        config: dict[str, str | int | float | bool] = {
+            "bootstrap.servers": broker.bootstrap_servers,
+            **broker.client_config,
+        }
+        try:
+            existing = AdminClient(config).list_topics(timeout=5).topics
+        except KafkaException as exc:
+            reason = f"broker {config['bootstrap.servers']} is not reachable: {exc}"
+            raise ComponentError(self.process.name, reason) from exc
+        missing = [t for t in cdc_topics(self.settings) if t not in existing]
+        if missing:
+            reason = (
+                f"CDC topics missing ({', '.join(missing)}); "
+                "run `lifeline connectors apply` first"
+            )
+            raise ComponentError(self.process.name, reason)
+
     def _init_recovery(self) -> None:
         if any(self.recovery_dir.glob("part-*.sqlite3")):
             return
@@ -102,6 +128,10 @@ class FlowProcess:
         pid = self.process.pid()
         started: datetime | None = self.process.started_at()
         state = State.RUNNING if pid is not None else State.STOPPED
+        detail = ""
+        if self.process.exited():
+            state = State.UNHEALTHY
+            detail = f"exited; see {self.process.log_file}"
         return ComponentStatus(
-            f"flow:{self.flow}", state, str(self.flow_file.name), pid, started
+            f"flow:{self.flow}", state, self.flow_file.name, pid, started, detail
         )

@@ -42,6 +42,10 @@ class ManagedProcess:
         pid = int(text[0])
         return pid if _alive(pid) else None
 
+    def exited(self) -> bool:
+        """True when a process was started and died without ``terminate``."""
+        return self.pid_file.exists() and self.pid() is None
+
     def started_at(self) -> datetime | None:
         """When the running process was started, from its pid file."""
         if self.pid() is None:
@@ -68,6 +72,9 @@ class ManagedProcess:
         command = list(argv)
         if user is not None and os.geteuid() == 0:
             command = ["runuser", "-u", user, "--", *command]
+        # Keep one previous log, so a log tail only ever shows this run.
+        if self.log_file.exists():
+            self.log_file.replace(self.log_file.with_suffix(".log.1"))
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
                 command,
