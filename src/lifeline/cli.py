@@ -72,7 +72,11 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
     schema.apply_schemas(settings)
     data = seed.generate(args.customers, seed=args.seed)
     seed.load(settings, data)
-    print(f"seeded {args.customers} fake customers (seed {args.seed})")
+    print(
+        f"generated {len(data.parties)} fake customers (seed {args.seed}): "
+        f"{len(data.customers)} ERP customers, {len(data.users)} identity users; "
+        "rows whose key already existed were left as they were"
+    )
     return 0
 
 
@@ -119,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser(
         "seed", help="create the sample schemas and load fake customers"
     )
-    seed.add_argument("--customers", type=int, default=1000)
+    seed.add_argument(
+        "--customers", type=int, default=1000, help="real-world customers to generate"
+    )
     seed.add_argument("--seed", type=int, default=7)
     seed.set_defaults(handler=_seed)
 
