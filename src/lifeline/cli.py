@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     flow.add_argument("--workers", type=int, default=1)
     flow.set_defaults(handler=_flow)
 
+    from lifeline.cache import command as lookup_command
+
+    lookup_command.add_parser(sub)
+
     demo = sub.add_parser("demo", help="stack up, seed, CDC, live changes into Redis")
     demo.set_defaults(handler=_demo)
     return parser

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-
-
-def email_hash(email: str) -> str:
-    """SHA-256 hex of the normalised email: what the cache keys emails by."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+from lifeline.cache.keys import email_hash
 
 
 def row_key(prefix: str, system: str, table: str, row_id: str) -> str:

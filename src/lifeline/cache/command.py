@@ -1,0 +1,52 @@
+"""``lifeline lookup``: print golden records from the cache as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import orjson
+
+from lifeline.cache.client import build_client
+from lifeline.cache.reader import CacheReader
+from lifeline.errors import LifelineError
+from lifeline.settings import Settings
+
+EXIT_FOUND, EXIT_NOT_FOUND, EXIT_ERROR = 0, 1, 2
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``lookup`` on the ``lifeline`` command's subparsers."""
+    parser = subparsers.add_parser(
+        "lookup",
+        help="print a golden record from the Redis cache as JSON",
+        description=(
+            "Print each golden record matching KEY as one JSON object per line: "
+            "a golden id, a source id such as erp:C-1042, or an email (every "
+            "record sharing it). Merged ids lead to the survivor. Exit 0 when "
+            "found, 1 when not, 2 on error."
+        ),
+    )
+    parser.add_argument("key", help="golden id, <system>:<id> or email")
+    parser.add_argument("--pretty", action="store_true", help="indent the JSON")
+    parser.set_defaults(handler=run_lookup)
+
+
+def run_lookup(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the records matching ``args.key``; return the exit code."""
+    client = build_client(settings.redis)
+    try:
+        records = CacheReader(client, settings.cache_prefix).lookup(args.key)
+    except LifelineError as exc:
+        print(f"lifeline lookup: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        client.close()
+    if not records:
+        print("lifeline lookup: not found", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    option = orjson.OPT_INDENT_2 if args.pretty else 0
+    for record in records:
+        sys.stdout.write(orjson.dumps(record.to_json(), option=option).decode() + "\n")
+    return EXIT_FOUND
