@@ -136,8 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     flow.set_defaults(handler=_flow)
 
     from lifeline.cache import command as lookup_command
+    from lifeline.resolve import command as resolve_command
 
     lookup_command.add_parser(sub)
+    resolve_command.add_parser(sub)
 
     demo = sub.add_parser("demo", help="stack up, seed, CDC, live changes into Redis")
     demo.set_defaults(handler=_demo)
