@@ -1,0 +1,156 @@
+"""The resolver as a dataflow step: party changes in, golden-record inputs out.
+
+All parties pass through one resolver (one Bytewax key), which decides the
+golden id of each. After each batch this step emits, for every golden id whose
+membership or member rows changed, the golden id's complete member list with
+their rows. Downstream steps derive the golden record from that list alone.
+
+Versions: every batch advances a sequence by the number of changes in it,
+and everything emitted for the batch carries the sequence's new value. Replays
+after recovery re-process the same number of changes from the snapshot, so
+any change after the replay gets a version above all versions written before
+the crash, and the cache's version guard makes the replay itself harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lifeline.decode.change import Row
+from lifeline.decode.position import SourcePosition
+from lifeline.join.parties import PartyChange
+from lifeline.join.shards import group_by_key_group
+from lifeline.resolve import (
+    DEFAULT_CONFIG,
+    ClusterEvent,
+    RecordDelete,
+    ResolutionConfig,
+    ResolutionDecision,
+    Resolver,
+)
+
+RESOLVER_KEY = "resolver"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One source record of a golden record, with its current row."""
+
+    ref: str
+    system: str
+    row: Row
+    position: SourcePosition
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class GoldenInput:
+    """A golden record's members after a batch (no members: it is gone).
+
+    ``absorbed`` lists golden ids merged into this one by the batch;
+    ``decisions`` and ``events`` say why, for the audit trail. An input with
+    ``merged_into`` set retires an absorbed id: the survivor's input carries
+    the merge.
+    """
+
+    golden_id: str
+    version: str
+    members: tuple[Member, ...]
+    absorbed: tuple[str, ...] = ()
+    decisions: tuple[ResolutionDecision, ...] = ()
+    events: tuple[ClusterEvent, ...] = ()
+    merged_into: str | None = None
+
+
+@dataclass(slots=True)
+class ClusterState:
+    """The resolver, each live party's row, and the golden id last emitted."""
+
+    resolver: Resolver
+    members: dict[str, Member] = field(default_factory=dict)
+    golden_of: dict[str, str] = field(default_factory=dict)
+    sequence: int = 0
+
+
+def version_string(sequence: int) -> str:
+    """A byte-order comparable version for the cache's guard."""
+    return f"r:{sequence:020d}"
+
+
+def cluster_step(
+    config: ResolutionConfig = DEFAULT_CONFIG,
+) -> Callable[
+    [ClusterState | None, list[PartyChange]],
+    tuple[ClusterState, list[list[tuple[str, list[GoldenInput]]]]],
+]:
+    """A Bytewax ``stateful_flat_map`` mapper over the single resolver key."""
+
+    def step(
+        state: ClusterState | None, changes: list[PartyChange]
+    ) -> tuple[ClusterState, list[list[tuple[str, list[GoldenInput]]]]]:
+        clusters = state if state is not None else ClusterState(Resolver(config))
+        inputs = _resolve(clusters, changes)
+        grouped = group_by_key_group(inputs, lambda item: item.golden_id)
+        return clusters, [grouped] if grouped else []
+
+    return step
+
+
+def _resolve(state: ClusterState, changes: list[PartyChange]) -> list[GoldenInput]:
+    for change in changes:
+        ref = change.change.ref
+        if isinstance(change.change, RecordDelete) or change.row is None:
+            state.members.pop(ref, None)
+        else:
+            state.members[ref] = Member(
+                ref, change.change.system, change.row, change.position, change.ts_ms
+            )
+    batch = state.resolver.resolve([change.change for change in changes])
+    state.sequence += len(changes)
+    version = version_string(state.sequence)
+    refs = {change.change.ref for change in changes}
+    for event in batch.events:
+        refs.update(event.moved)
+    affected: set[str] = set()
+    for ref in refs:
+        old = state.golden_of.pop(ref, None)
+        new = state.resolver.golden_id(ref)
+        if new is not None:
+            state.golden_of[ref] = new
+        affected.update(gid for gid in (old, new) if gid is not None)
+    absorbed = _absorbed_by_survivor(batch.events)
+    affected.update(absorbed)
+    return [
+        _golden_input(
+            state, gid, version, absorbed.get(gid, ()), batch.decisions, batch.events
+        )
+        for gid in sorted(affected)
+    ]
+
+
+def _absorbed_by_survivor(
+    events: tuple[ClusterEvent, ...],
+) -> dict[str, tuple[str, ...]]:
+    absorbed: dict[str, tuple[str, ...]] = {}
+    for event in events:
+        if event.kind == "merged":
+            absorbed[event.survivor] = absorbed.get(event.survivor, ()) + event.absorbed
+    return absorbed
+
+
+def _golden_input(
+    state: ClusterState,
+    golden_id: str,
+    version: str,
+    absorbed: tuple[str, ...],
+    decisions: tuple[ResolutionDecision, ...],
+    events: tuple[ClusterEvent, ...],
+) -> GoldenInput:
+    refs = state.resolver.members(golden_id)
+    members = tuple(state.members[ref] for ref in sorted(refs) if ref in state.members)
+    mine = tuple(d for d in decisions if d.golden_id == golden_id)
+    related = tuple(
+        e for e in events if golden_id in (e.survivor, *e.absorbed, *e.created)
+    )
+    return GoldenInput(golden_id, version, members, absorbed, mine, related)

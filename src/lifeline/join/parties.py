@@ -1,0 +1,244 @@
+"""Parties: source rows of customer-like tables turned into resolver records.
+
+A *party* is one source system's notion of a customer: an ERP customer, an
+identity user. Its resolver record takes its fields from the party's row and
+its links (``system:id`` claims such as ``erp:C-1042``) from link rows in
+other tables (identity's ``external_ids``). This step keeps, per party, the
+current row and links, and emits a :class:`PartyChange` whenever either
+changes, so the resolver always sees whole records.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from lifeline.decode.change import Row
+from lifeline.decode.position import SourcePosition
+from lifeline.errors import RecordError
+from lifeline.join.latest import RowChange
+from lifeline.join.shards import group_by_key_group
+from lifeline.resolve import RecordChange, RecordDelete, SourceRecord
+from lifeline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyTable:
+    """How the rows of one table become resolver records."""
+
+    system: str
+    table: str
+    id_column: str  # the party's id within its system, e.g. customer_no
+    fields: Mapping[str, str]  # resolver field -> column
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTable:
+    """A table whose rows make a party claim an id in another system."""
+
+    system: str
+    table: str
+    party_column: str  # the party's id column in this table
+    target_system_column: str
+    target_id_column: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartyModel:
+    """Every party and link table of the source systems."""
+
+    parties: tuple[PartyTable, ...]
+    links: tuple[LinkTable, ...]
+
+
+def sample_party_model(settings: Settings) -> PartyModel:
+    """The party model of the sample ERP and identity schemas."""
+    erp, identity = settings.topics.erp_prefix, settings.topics.identity_prefix
+    customers = PartyTable(
+        erp,
+        "customers",
+        "customer_no",
+        {
+            "name": "legal_name",
+            "tax_id": "tax_id",
+            "email": "email",
+            "phone": "phone",
+            "street": "billing_street",
+            "city": "billing_city",
+            "postal_code": "billing_postal_code",
+            "country": "billing_country",
+        },
+    )
+    users = PartyTable(
+        identity,
+        "users",
+        "id",
+        {
+            "first_name": "given_name",
+            "last_name": "family_name",
+            "email": "email",
+            "phone": "phone",
+        },
+    )
+    external_ids = LinkTable(
+        identity, "external_ids", "user_id", "system", "external_id"
+    )
+    return PartyModel((customers, users), (external_ids,))
+
+
+class PartyChange(NamedTuple):
+    """A resolver change plus the party's row, for the golden record."""
+
+    change: RecordChange
+    row: Row | None
+    position: SourcePosition
+    ts_ms: int
+
+
+class PartyPiece(NamedTuple):
+    """What one row change says about one party (routed by the party's ref)."""
+
+    ref: str
+    kind: str  # "row" | "link" | "unlink" | "gone"
+    row: Row | None
+    link: str
+    link_key: str
+    position: SourcePosition
+    ts_ms: int
+
+
+@dataclass(slots=True)
+class PartyState:
+    """Rows and links of the parties in one key group."""
+
+    rows: dict[str, Row] = field(default_factory=dict)
+    links: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def route_parties(
+    changes: Iterable[RowChange], model: PartyModel
+) -> list[tuple[str, list[PartyPiece]]]:
+    """Party pieces of ``changes``, grouped by the key group of their ref."""
+    tables = {(p.system, p.table): p for p in model.parties}
+    links = {(lt.system, lt.table): lt for lt in model.links}
+    pieces: list[PartyPiece] = []
+    for change in changes:
+        key = (change.system, change.table)
+        if key in tables:
+            pieces.extend(_party_pieces(change, tables[key]))
+        elif key in links:
+            pieces.extend(_link_pieces(change, links[key]))
+    return group_by_key_group(pieces, lambda piece: piece.ref)
+
+
+def _party_pieces(change: RowChange, table: PartyTable) -> list[PartyPiece]:
+    def ref(row: Row | None) -> str | None:
+        value = None if row is None else row.get(table.id_column)
+        return None if value in (None, "") else f"{table.system}:{value}"
+
+    old, new = ref(change.old), ref(change.row)
+    out = []
+    if old is not None and old != new:
+        out.append(PartyPiece(old, "gone", None, "", "", change.position, change.ts_ms))
+    if new is not None:
+        out.append(
+            PartyPiece(new, "row", change.row, "", "", change.position, change.ts_ms)
+        )
+    return out
+
+
+def _link_pieces(change: RowChange, table: LinkTable) -> list[PartyPiece]:
+    def claim(row: Row | None) -> tuple[str, str] | None:
+        if row is None or row.get(table.party_column) in (None, ""):
+            return None
+        target = (
+            f"{row.get(table.target_system_column)}:{row.get(table.target_id_column)}"
+        )
+        return f"{table.system}:{row[table.party_column]}", target
+
+    link_key = f"{change.table}:{change.row_id}"
+    old, new = claim(change.old), claim(change.row)
+    out = []
+    if old is not None and old != new:
+        out.append(
+            PartyPiece(
+                old[0], "unlink", None, old[1], link_key, change.position, change.ts_ms
+            )
+        )
+    if new is not None:
+        out.append(
+            PartyPiece(
+                new[0], "link", None, new[1], link_key, change.position, change.ts_ms
+            )
+        )
+    return out
+
+
+def party_step(
+    model: PartyModel,
+) -> Callable[
+    [PartyState | None, list[PartyPiece]], tuple[PartyState, list[list[PartyChange]]]
+]:
+    """A Bytewax ``stateful_flat_map`` mapper: pieces in, whole records out."""
+    columns = {table.system: table.fields for table in model.parties}
+
+    def step(
+        state: PartyState | None, pieces: list[PartyPiece]
+    ) -> tuple[PartyState, list[list[PartyChange]]]:
+        parties = state if state is not None else PartyState()
+        touched: dict[str, PartyPiece] = {}
+        for piece in pieces:
+            _apply_piece(parties, piece)
+            touched[piece.ref] = piece
+        changes = []
+        for ref, last in touched.items():
+            change = _party_change(parties, ref, last, columns)
+            if change is not None:
+                changes.append(change)
+        return parties, [changes] if changes else []
+
+    return step
+
+
+def _apply_piece(parties: PartyState, piece: PartyPiece) -> None:
+    if piece.kind == "row" and piece.row is not None:
+        parties.rows[piece.ref] = piece.row
+    elif piece.kind == "gone":
+        parties.rows.pop(piece.ref, None)
+    elif piece.kind == "link":
+        parties.links.setdefault(piece.ref, {})[piece.link_key] = piece.link
+    else:
+        parties.links.get(piece.ref, {}).pop(piece.link_key, None)
+
+
+def _party_change(
+    parties: PartyState,
+    ref: str,
+    last: PartyPiece,
+    columns: Mapping[str, Mapping[str, str]],
+) -> PartyChange | None:
+    system, _, party_id = ref.partition(":")
+    row = parties.rows.get(ref)
+    if row is None:
+        if last.kind in ("link", "unlink"):
+            return None  # links of a party not seen yet wait for its row
+        delete = RecordDelete(system, party_id)
+        return PartyChange(delete, None, last.position, last.ts_ms)
+    fields: dict[str, object] = {
+        name: str(row[column])
+        for name, column in columns.get(system, {}).items()
+        if row.get(column) not in (None, "")
+    }
+    links = parties.links.get(ref)
+    if links:
+        fields["links"] = sorted(set(links.values()))
+    try:
+        record = SourceRecord.from_fields(system, party_id, fields)
+    except RecordError as exc:
+        logger.warning("party rejected ref=%s kind=%s reason=%s", ref, exc.kind, exc)
+        return None
+    return PartyChange(record, row, last.position, last.ts_ms)
