@@ -1,113 +1,149 @@
 """Decode Debezium envelopes written by Kafka Connect's JsonConverter.
 
 Both converter modes are read: with schemas (``{"schema":..,"payload":..}``,
-where the schema gives decimal scales and temporal semantics) and without
-(the bare envelope). Parsing a schema and choosing converters is done once
-per distinct schema: records of one table repeat the same schema text, so the
-schema prefix of the raw bytes is the cache key and only the payload part is
-parsed per record.
+where the schema gives decimal scales and temporal semantics, and every
+column is checked against it) and without (the bare envelope: values stay as
+JSON sent them, only the unavailable-value placeholder is recognised).
+
+Parsing a schema and choosing converters is done once per distinct schema:
+records of one table repeat the same schema text, so the schema part of the
+raw bytes is the cache key and only the payload part is parsed per record. A
+schema change (a column added or dropped) is a new schema text, hence a new
+plan, with no restart; old and new records decode side by side.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
-from lifeline.decode.change import TOMBSTONE, ChangeEvent, DeadLetter, Row
-from lifeline.decode.position import position_from_source
+from lifeline.decode.batch import BatchDecoder
+from lifeline.decode.change import Decoded, Row
+from lifeline.decode.envelope import build, tombstone
+from lifeline.decode.placeholder import DEFAULT_PLACEHOLDER, Placeholder
+from lifeline.decode.plan import (
+    EMPTY_PLAN,
+    JSON,
+    RowPlan,
+    envelope_field,
+    struct_plan,
+)
 from lifeline.decode.records import KafkaRecord
-from lifeline.decode.types import Converter, converter_for
 from lifeline.errors import RecordError
 
-STAGE = "decode"
+_SCHEMA_START = b'{"schema":'
 _PAYLOAD_MARK = b',"payload":'
-_OPS = frozenset({"c", "r", "u", "d"})
-
-RowConverters = tuple[tuple[str, Converter], ...]
 
 
-class EnvelopeDecoder:
-    """Turns Kafka records into ChangeEvents or DeadLetters.
+class _PlanCache:
+    """Row plans keyed by the exact schema text that precedes the payload."""
 
-    One decoder is used for all topics; it caches per-schema converters.
-    ``decode_batch`` never raises for a bad record: it returns a DeadLetter.
+    def __init__(self, pick: str | None, max_size: int) -> None:
+        self._pick = pick  # the envelope field whose struct is the row, or None
+        self._plans: dict[bytes, RowPlan] = {}
+        self._last: dict[str, bytes] = {}
+        self._max = max_size
+
+    def split(self, topic: str, raw: bytes) -> tuple[Any, RowPlan, int]:
+        """The payload of ``raw``, the plan of its schema, the payload's offset.
+
+        The offset is where the payload text starts (0 when not known).
+        """
+        if not raw.startswith(_SCHEMA_START):
+            return _loads(raw), EMPTY_PLAN, 0
+        prefix = self._last.get(topic)
+        if (
+            prefix is None
+            or not raw.startswith(prefix)
+            or not raw.startswith(_PAYLOAD_MARK, len(prefix))
+        ):
+            cut = raw.find(_PAYLOAD_MARK)
+            prefix = raw[:cut] if cut > 0 else None
+        plan = self._plans.get(prefix) if prefix is not None else None
+        if prefix is not None and plan is not None:
+            start = len(prefix) + len(_PAYLOAD_MARK)
+            payload = _payload_after(raw, start)
+            if payload is not _NOTHING:
+                self._last[topic] = prefix
+                return payload, plan, start
+        return self._slow(topic, raw, prefix)
+
+    def _slow(
+        self, topic: str, raw: bytes, prefix: bytes | None
+    ) -> tuple[Any, RowPlan, int]:
+        whole = _loads(raw)
+        if type(whole) is not dict or "payload" not in whole:
+            raise RecordError("malformed_envelope", "schema without payload")
+        schema = whole.get("schema")
+        plan = self._plan(schema)
+        if prefix is not None and _is_schema_prefix(prefix, schema):
+            if len(self._plans) >= self._max:
+                self._plans.clear()
+            self._plans[prefix] = plan
+            self._last[topic] = prefix
+        return whole["payload"], plan, 0
+
+    def _plan(self, schema: Any) -> RowPlan:
+        if schema is not None and not isinstance(schema, dict):
+            raise RecordError("malformed_envelope", "schema is not an object")
+        if self._pick is None:
+            return struct_plan(schema, JSON)
+        row = envelope_field(schema, self._pick) or envelope_field(schema, "before")
+        return struct_plan(row, JSON)
+
+
+class EnvelopeDecoder(BatchDecoder):
+    """Turns JsonConverter records into ChangeEvents or DeadLetters.
+
+    One decoder serves all topics; it caches a row plan per schema text.
+    ``placeholder`` is the connector's ``unavailable.value.placeholder``.
     """
 
-    def __init__(self, max_cached_schemas: int = 1024) -> None:
-        self._converters: dict[bytes, RowConverters] = {}
-        self._max = max_cached_schemas
+    def __init__(
+        self, max_cached_schemas: int = 1024, placeholder: str = DEFAULT_PLACEHOLDER
+    ) -> None:
+        self._values = _PlanCache("after", max_cached_schemas)
+        self._keys = _PlanCache(None, max_cached_schemas)
+        self._placeholder = Placeholder(placeholder)
 
-    def decode_batch(
-        self, records: Iterable[KafkaRecord]
-    ) -> tuple[list[ChangeEvent], list[DeadLetter]]:
-        """Decode many records; bad ones become dead letters, in input order."""
-        events: list[ChangeEvent] = []
-        dead: list[DeadLetter] = []
-        for record in records:
-            try:
-                events.append(self.decode(record))
-            except RecordError as exc:
-                dead.append(_dead_letter(record, exc.kind, exc.reason))
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                reason = f"{type(exc).__name__} while decoding"
-                dead.append(_dead_letter(record, "malformed_envelope", reason))
-        return events, dead
-
-    def decode(self, record: KafkaRecord) -> ChangeEvent:
+    def decode(self, record: KafkaRecord) -> Decoded:
         """Decode one record; raise RecordError when it is not a change event."""
-        key = _decode_key(record.key)
-        if record.value is None:
-            return _tombstone(record, key)
-        payload, converters = self._split(record.value)
-        if not isinstance(payload, dict):
-            raise RecordError("malformed_envelope", "value is not a JSON object")
-        op = payload.get("op")
-        if op not in _OPS:
-            raise RecordError("unknown_op", f"op {op!r} is not one of c, r, u, d")
-        source = payload.get("source")
-        if not isinstance(source, dict):
-            raise RecordError("missing_field", "the envelope has no source block")
-        before = _convert(payload.get("before"), converters)
-        after = _convert(payload.get("after"), converters)
-        if op != "d" and after is None:
-            raise RecordError("missing_field", f"op '{op}' carries no after row")
-        namespace = source.get("schema") or source.get("db") or ""
-        system, _, _ = record.topic.partition(".")
-        tx = payload.get("transaction")
-        return ChangeEvent(
-            system=system,
-            namespace=namespace,
-            table=source.get("table", ""),
-            op=op,
-            key=key,
-            before=before,
-            after=after,
-            position=position_from_source(source.get("connector", ""), source),
-            ts_ms=int(source.get("ts_ms") or 0),
-            snapshot=_snapshot(source.get("snapshot")),
-            tx_id=str(tx["id"]) if isinstance(tx, dict) and "id" in tx else None,
-            coordinates=record.coordinates,
-        )
+        raw_key, value = record.key, record.value
+        key = {} if raw_key is None else self._key(record.topic, raw_key)
+        if value is None:
+            return tombstone(record, key)
+        payload, plan, start = self._values.split(record.topic, value)
+        placeholder = self._placeholder
+        found = placeholder if placeholder.maybe_in(value, start) else None
+        return build(record, key, payload, plan, found, JSON)
 
-    def _split(self, value: bytes) -> tuple[Any, RowConverters]:
-        if not value.startswith(b'{"schema":'):
-            return _loads(value), ()
-        cut = value.find(_PAYLOAD_MARK)
-        prefix = value[:cut] if cut > 0 else b""
-        converters = self._converters.get(prefix) if prefix else None
-        if converters is not None:
-            return _loads(value[cut + len(_PAYLOAD_MARK) : -1]), converters
-        whole = _loads(value)
-        if not isinstance(whole, dict) or "payload" not in whole:
-            raise RecordError("malformed_envelope", "schema without payload")
-        converters = _row_converters(whole.get("schema"))
-        if prefix and _is_schema_prefix(prefix, whole.get("schema")):
-            if len(self._converters) >= self._max:
-                self._converters.clear()
-            self._converters[prefix] = converters
-        return whole["payload"], converters
+    def _key(self, topic: str, raw: bytes) -> Row:
+        try:
+            key, plan, _ = self._keys.split(topic, raw)
+        except RecordError as exc:
+            raise RecordError("malformed_key", f"record key: {exc.reason}") from exc
+        if type(key) is not dict:
+            if key is None:
+                return {}
+            raise RecordError("malformed_key", "record key is not a JSON object")
+        return key if plan is EMPTY_PLAN else plan.apply(key, "key")
+
+
+_NOTHING: Any = object()
+
+
+def _payload_after(raw: bytes, start: int) -> Any:
+    """The JSON value between ``start`` and the final ``}``, or _NOTHING."""
+    end = len(raw)
+    while end > start and raw[end - 1] in b" \t\r\n":
+        end -= 1
+    if end <= start or raw[end - 1] != ord("}"):
+        return _NOTHING
+    try:
+        return orjson.loads(raw[start : end - 1])
+    except orjson.JSONDecodeError:
+        return _NOTHING  # e.g. more keys after the payload: parse it whole
 
 
 def _is_schema_prefix(prefix: bytes, schema: Any) -> bool:
@@ -128,72 +164,3 @@ def _loads(data: bytes) -> Any:
         raise RecordError(
             "malformed_json", f"not valid JSON: {exc.msg} at {exc.pos}"
         ) from exc
-
-
-def _decode_key(raw: bytes | None) -> Row:
-    if raw is None:
-        return {}
-    key = _loads(raw)
-    if isinstance(key, dict) and "payload" in key and "schema" in key:
-        key = key["payload"]
-    if not isinstance(key, dict):
-        raise RecordError("malformed_key", "record key is not a JSON object")
-    return key
-
-
-def _row_converters(schema: Any) -> RowConverters:
-    """Converters for the columns of the envelope's ``after`` struct."""
-    if not isinstance(schema, dict):
-        return ()
-    for field in schema.get("fields", ()):
-        if field.get("field") == "after":
-            return tuple(
-                (column["field"], convert)
-                for column in field.get("fields", ())
-                if (convert := converter_for(column)) is not None
-            )
-    return ()
-
-
-def _convert(row: Any, converters: RowConverters) -> Row | None:
-    if row is None:
-        return None
-    if not isinstance(row, dict):
-        raise RecordError("malformed_envelope", "before/after is not an object")
-    for column, convert in converters:
-        if column in row:
-            try:
-                row[column] = convert(row[column])
-            except (ValueError, TypeError, KeyError, OverflowError) as exc:
-                reason = f"column '{column}' does not match its schema type"
-                raise RecordError("schema_mismatch", reason) from exc
-    return row
-
-
-def _snapshot(marker: Any) -> str | None:
-    if marker in (None, False, "false"):
-        return None
-    return str(marker).lower()
-
-
-def _tombstone(record: KafkaRecord, key: Row) -> ChangeEvent:
-    system, _, rest = record.topic.partition(".")
-    namespace, _, table = rest.rpartition(".")
-    return ChangeEvent(
-        system,
-        namespace,
-        table,
-        TOMBSTONE,
-        key,
-        None,
-        None,
-        None,
-        0,
-        None,
-        None,
-        record.coordinates,
-    )
-
-
-def _dead_letter(record: KafkaRecord, kind: str, reason: str) -> DeadLetter:
-    return DeadLetter(record.coordinates, record.key, record.value, STAGE, kind, reason)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Coordinates:
-    """Where a record sits in Kafka: topic, partition and offset."""
+class Coordinates(NamedTuple):
+    """Where a record sits in Kafka: topic, partition and offset.
+
+    A named tuple, as every record's coordinates are built on the hot path.
+    """
 
     topic: str
     partition: int

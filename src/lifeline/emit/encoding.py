@@ -1,22 +1,19 @@
-"""JSON encoding of rows: lossless for decimals, dates and timestamps."""
+"""JSON encoding of rows, lossless: the same rendering as ``lifeline decode``."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from lifeline.decode.render import render_value
+
 
 def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes | bytearray):
-        return value.hex()
-    msg = f"cannot encode {type(value).__name__} as JSON"
-    raise TypeError(msg)
+    # orjson handles str, numbers, datetimes, dates, times and UUIDs itself.
+    return render_value(value)
 
 
 def dumps(value: Any) -> bytes:
-    """Encode ``value``: decimals as strings, datetimes as RFC 3339."""
+    """Encode ``value``: decimals as strings, datetimes RFC 3339, bytes base64."""
     return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS)

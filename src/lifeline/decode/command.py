@@ -1,0 +1,174 @@
+"""``lifeline decode``: Kafka records as JSON lines in, decoded events out.
+
+Each input line is one record: ``{"topic": .., "partition": .., "offset": ..,
+"key": .., "value": ..}``. Key and value are the record's bytes: text for
+``--format json`` (a JSON object or array is accepted as well), base64 for
+``--format avro`` or when the line says ``"encoding": "base64"``; null for
+none. Each output line is the decoded event, a transaction boundary, or
+``{"error": {...}}`` (see docs/decode.md). A bad line never stops the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from lifeline.decode.avro_envelope import AvroEnvelopeDecoder
+from lifeline.decode.batch import BatchDecoder
+from lifeline.decode.change import ChangeEvent, DeadLetter, TransactionBoundary
+from lifeline.decode.json_envelope import EnvelopeDecoder
+from lifeline.decode.placeholder import DEFAULT_PLACEHOLDER
+from lifeline.decode.records import KafkaRecord
+from lifeline.decode.render import render_boundary, render_dead_letter, render_event
+from lifeline.decode.schema_source import (
+    RegistrySchemaSource,
+    SchemaDirectory,
+    SchemaSource,
+)
+from lifeline.errors import FatalError
+from lifeline.settings import Settings
+
+_OPTIONS = orjson.OPT_APPEND_NEWLINE
+
+
+def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Register the ``decode`` subcommand."""
+    parser = subparsers.add_parser(
+        "decode", help="decode Debezium records given as JSON lines on stdin"
+    )
+    parser.add_argument("--format", choices=["json", "avro"], default="json")
+    parser.add_argument(
+        "--schemas",
+        type=Path,
+        help="Avro schema directory: <id>.avsc, and readers/<topic>.avsc",
+    )
+    parser.add_argument("--registry", help="schema registry URL (Avro)")
+    parser.add_argument(
+        "--placeholder",
+        default=DEFAULT_PLACEHOLDER,
+        help="the connectors' unavailable.value.placeholder",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Decode stdin to stdout; 0 when every line was read (errors are output)."""
+    decoder = build_decoder(args.format, args.schemas, args.registry, args.placeholder)
+    decode_stream(decoder, sys.stdin.buffer, sys.stdout.buffer, args.format == "avro")
+    return 0
+
+
+def build_decoder(
+    fmt: str, schemas: Path | None, registry: str | None, placeholder: str
+) -> BatchDecoder:
+    """The decoder for ``fmt``; FatalError when Avro has no schema source."""
+    if fmt == "json":
+        return EnvelopeDecoder(placeholder=placeholder)
+    source: SchemaSource
+    readers: dict[str, Any] = {}
+    if schemas is not None:
+        directory = SchemaDirectory(schemas)
+        source, readers = directory, directory.reader_schemas()
+    elif registry:
+        source = RegistrySchemaSource(registry)
+    else:
+        raise FatalError("--format avro needs --schemas DIR or --registry URL")
+    return AvroEnvelopeDecoder(source, readers, placeholder=placeholder)
+
+
+def decode_stream(
+    decoder: BatchDecoder, lines: Iterable[bytes], out: IO[bytes], base64_input: bool
+) -> int:
+    """Decode every line to ``out``; return how many lines were errors."""
+    errors = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        result = _decode_line(decoder, line, number, base64_input)
+        errors += "error" in result
+        out.write(orjson.dumps(result, option=_OPTIONS))
+    out.flush()
+    return errors
+
+
+def _decode_line(
+    decoder: BatchDecoder, line: bytes, number: int, base64_input: bool
+) -> dict[str, Any]:
+    try:
+        record = parse_record(line, base64_input)
+    except ValueError as exc:
+        return _input_error(number, str(exc))
+    result = decoder.decode_one(record)
+    if isinstance(result, ChangeEvent):
+        return render_event(result)
+    if isinstance(result, TransactionBoundary):
+        return render_boundary(result)
+    assert isinstance(result, DeadLetter)
+    return render_dead_letter(result)
+
+
+def parse_record(line: bytes, base64_input: bool) -> KafkaRecord:
+    """One input line as a KafkaRecord; ValueError says what is wrong."""
+    try:
+        item = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"line is not JSON: {exc.msg}") from exc
+    if type(item) is not dict:
+        raise ValueError("line is not a JSON object")
+    topic, partition, offset = (
+        item.get("topic"),
+        item.get("partition"),
+        item.get("offset"),
+    )
+    if (
+        not isinstance(topic, str)
+        or type(partition) is not int
+        or type(offset) is not int
+    ):
+        raise ValueError("line needs topic (text), partition and offset (numbers)")
+    b64 = base64_input or item.get("encoding") == "base64"
+    return KafkaRecord(
+        topic,
+        partition,
+        offset,
+        _bytes(item.get("key"), b64),
+        _bytes(item.get("value"), b64),
+    )
+
+
+def _bytes(value: Any, b64: bool) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not b64:
+            return value.encode()
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ValueError("key or value is not base64") from exc
+    if isinstance(value, dict | list) and not b64:
+        return orjson.dumps(value)
+    raise ValueError("key and value must be text, base64 text or null")
+
+
+def _input_error(number: int, reason: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "topic": None,
+            "partition": None,
+            "offset": None,
+            "line": number,
+            "stage": "input",
+            "kind": "malformed_input",
+            "reason": reason,
+            "key": None,
+            "value": None,
+        }
+    }
