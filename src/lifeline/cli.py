@@ -136,8 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     flow.set_defaults(handler=_flow)
 
     from lifeline.cache import command as lookup_command
+    from lifeline.decode import command as decode_command
     from lifeline.resolve import command as resolve_command
 
+    decode_command.add_parser(sub)
     lookup_command.add_parser(sub)
     resolve_command.add_parser(sub)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lifeline.decode.change import ChangeEvent
-from lifeline.decode.position import MYSQL, SourcePosition
+from lifeline.decode.change import UNCHANGED, ChangeEvent
+from lifeline.decode.position import MYSQL, POSTGRES, SourcePosition
 from lifeline.decode.records import Coordinates
 from lifeline.join.latest import LatestRows
 
@@ -72,3 +72,40 @@ def test_equal_position_is_a_duplicate() -> None:
     assert len(first) == 1
     assert again == []
     assert rows.dropped == 1
+
+
+def _pg(row_id: int, lsn: int, op: str, after: dict[str, object] | None) -> ChangeEvent:
+    key = {} if op == "t" else {"id": row_id}
+    return ChangeEvent(
+        "identity",
+        "public",
+        "users",
+        op,
+        key,
+        None,
+        after,
+        SourcePosition(POSTGRES, (lsn, lsn, 0)),
+        0,
+        None,
+        None,
+        _AT,
+    )
+
+
+def test_unchanged_toast_columns_are_filled_from_the_last_known_row() -> None:
+    rows = LatestRows.empty()
+    rows.apply([_pg(1, 10, "c", {"id": 1, "bio": "long text", "name": "A"})])
+    (change,) = rows.apply([_pg(1, 20, "u", {"id": 1, "bio": UNCHANGED, "name": "B"})])
+    assert change.row == {"id": 1, "bio": "long text", "name": "B"}
+
+
+def test_truncate_deletes_every_row_of_its_table_and_messages_change_nothing() -> None:
+    rows = LatestRows.empty()
+    rows.apply([_pg(1, 10, "c", {"id": 1}), _pg(2, 11, "c", {"id": 2})])
+    rows.apply([event(7, 5, "c")])  # another table keeps its row
+    assert rows.apply([_pg(0, 12, "m", None)]) == []
+    gone = rows.apply([_pg(0, 30, "t", None)])
+    assert sorted(c.row_id for c in gone) == ["1", "2"]
+    assert all(c.row is None for c in gone)
+    assert set(final(rows)) == {("erp", "customers", "7")}
+    assert rows.apply([_pg(1, 20, "u", {"id": 1})]) == []  # older than the truncate

@@ -27,7 +27,7 @@ from lifeline.emit.dead_letter import DeadLetterSink
 from lifeline.emit.redis_sink import CacheItem, RedisCacheSink
 from lifeline.join.email_view import EmailColumns, email_view_step, route_contributions
 from lifeline.join.latest import latest_rows_step
-from lifeline.join.shards import group_by_key_group
+from lifeline.join.shards import group_rows_broadcasting
 from lifeline.settings import Settings
 
 
@@ -51,6 +51,11 @@ def _row_group_key(event: ChangeEvent) -> str:
     return f"{event.system}:{event.table}:{event.row_id}"
 
 
+def group_rows(events: list[ChangeEvent]) -> list[tuple[str, list[ChangeEvent]]]:
+    """Events by the key group of their row; a truncate goes to every group."""
+    return group_rows_broadcasting(events, _row_group_key, lambda e: e.op == "t")
+
+
 def build_flow(
     settings: Settings,
     *,
@@ -71,9 +76,7 @@ def build_flow(
     )
     decoded = op.map("decode", batches, decoder.decode_batch)
     dead = op.flat_map("dead_letters", decoded, lambda pair: pair[1])
-    grouped = op.flat_map(
-        "group_rows", decoded, lambda pair: group_by_key_group(pair[0], _row_group_key)
-    )
+    grouped = op.flat_map("group_rows", decoded, lambda pair: group_rows(pair[0]))
     row_changes = op.stateful_flat_map("latest_rows", grouped, latest_rows_step)
     contributions = op.flat_map(
         "group_emails", row_changes, lambda kv: route_contributions(kv[1], columns)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lifeline.decode.change import TOMBSTONE, ChangeEvent, Row
+from lifeline.decode.change import TOMBSTONE, UNCHANGED, ChangeEvent, Row
 from lifeline.decode.position import SourcePosition
 
 RowKey = tuple[str, str, str]  # (system, table, row id)
@@ -44,19 +44,26 @@ class LatestRows:
         return cls(rows={})
 
     def apply(self, events: Iterable[ChangeEvent]) -> list[RowChange]:
-        """Apply events in order; return the row changes that took effect."""
+        """Apply events in order; return the row changes that took effect.
+
+        Tombstones and logical-decoding messages change no row; a truncate
+        deletes every row of its table that this state holds.
+        """
         changes: list[RowChange] = []
         rows = self.rows
         for event in events:
-            if event.op == TOMBSTONE or event.position is None:
+            if event.op in _NOT_ROWS or event.position is None:
+                continue
+            if event.op == "t":
+                changes.extend(self._truncate(event))
                 continue
             key = (event.system, event.table, event.row_id)
             previous = rows.get(key)
             if previous is not None and event.position <= previous[0]:
                 self.dropped += 1
                 continue
-            row = None if event.op == "d" else event.after
             old = previous[1] if previous is not None else None
+            row = None if event.op == "d" else _fill_unchanged(event.after, old)
             if old is None and row is None:
                 rows[key] = (event.position, None)
                 continue
@@ -73,6 +80,37 @@ class LatestRows:
                 )
             )
         return changes
+
+    def _truncate(self, event: ChangeEvent) -> list[RowChange]:
+        at = event.position
+        if at is None:
+            return []
+        table = (event.system, event.table)
+        gone = [
+            (key, row)
+            for key, (position, row) in self.rows.items()
+            if key[:2] == table and row is not None and position < at
+        ]
+        for key, _ in gone:
+            self.rows[key] = (at, None)
+        return [RowChange(*key, row, None, at, event.ts_ms) for key, row in gone]
+
+
+_NOT_ROWS = frozenset({TOMBSTONE, "m"})
+
+
+def _fill_unchanged(row: Row | None, old: Row | None) -> Row | None:
+    """Fill unchanged-TOAST markers from the last known row.
+
+    Without a last known row the marker stays: it is rendered as an explicit
+    ``{"$unchanged": true}``, never as a value.
+    """
+    if row is None or old is None or not any(v is UNCHANGED for v in row.values()):
+        return row
+    return {
+        column: old.get(column, value) if value is UNCHANGED else value
+        for column, value in row.items()
+    }
 
 
 def latest_rows_step(

@@ -31,3 +31,24 @@ def group_by_key_group(
     for item in items:
         grouped[key_group(key(item), groups)].append(item)
     return list(grouped.items())
+
+
+def group_rows_broadcasting(
+    items: Iterable[T],
+    key: Callable[[T], str],
+    broadcast: Callable[[T], bool],
+    groups: int = DEFAULT_KEY_GROUPS,
+) -> list[tuple[str, list[T]]]:
+    """Group like :func:`group_by_key_group`; broadcast items go to every group.
+
+    A table truncate concerns rows in every key group; it is placed in each
+    group's list at its place in the input order.
+    """
+    grouped: dict[str, list[T]] = defaultdict(list)
+    for item in items:
+        if broadcast(item):
+            for group in range(groups):
+                grouped[str(group)].append(item)
+        else:
+            grouped[key_group(key(item), groups)].append(item)
+    return list(grouped.items())
