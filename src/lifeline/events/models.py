@@ -1,0 +1,292 @@
+"""The canonical lifecycle events: pydantic models mirroring ``schemas/avro``.
+
+Every event carries a deterministic ``event_id`` (see :mod:`.ids`), the
+``golden_id`` of the customer it concerns, ``occurred_at`` (UTC, millisecond
+precision: finer parts are dropped when encoding) and its ``lineage``: the
+source changes it was derived from. The Avro schema of each event is the
+contract; ``tests/unit/events`` keep these models and the schemas in step.
+
+Money is :class:`~decimal.Decimal` with at most 14 integer and 4 fractional
+digits, Avro ``decimal`` (bytes, precision 18, scale 4): scale 4 covers every
+ISO 4217 minor unit, so a currency never forces an incompatible schema change.
+
+Build events in hot paths with :meth:`LifecycleEvent.build`, which skips
+validation; validate at the edges (decoding does) and in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Self
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from lifeline.events.ids import derive_event_id
+from lifeline.join.latest import RowChange
+
+NAMESPACE = "io.lifeline.events"
+"""The Avro namespace of every event and shared record."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Money = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LifecycleStage(StrEnum):
+    """Where a customer is in its lifecycle (see :mod:`lifeline.golden.lifecycle`)."""
+
+    PROSPECT = "prospect"
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CHURNED = "churned"
+
+
+class LifecycleFact(StrEnum):
+    """A business fact that may move a customer to another lifecycle stage."""
+
+    ORDER_PLACED = "order_placed"
+    INVOICE_PAID = "invoice_paid"
+    PAYMENT_FAILED = "payment_failed"
+    ARREARS_SETTLED = "arrears_settled"
+    CONTRACTS_ENDED = "contracts_ended"
+    ACCOUNT_CLOSED = "account_closed"
+    RENEWED = "renewed"
+
+
+class Lineage(_Frozen):
+    """One source change an event was derived from.
+
+    ``position`` is :meth:`SourcePosition.encode` (byte order = log order
+    within one system); ``committed_at`` the commit time in the source.
+    """
+
+    system: str
+    table: str
+    row_id: str
+    position: str
+    committed_at: AwareDatetime
+
+    @classmethod
+    def from_change(cls, change: RowChange) -> Lineage:
+        """The lineage entry of a row change (built without validation)."""
+        return cls.model_construct(
+            system=change.system,
+            table=change.table,
+            row_id=change.row_id,
+            position=change.position.encode(),
+            committed_at=from_millis(change.ts_ms),
+        )
+
+
+def from_millis(ts_ms: int) -> datetime:
+    """An aware UTC datetime from milliseconds since the epoch, exactly."""
+    return _EPOCH + timedelta(milliseconds=ts_ms)
+
+
+class CustomerProfile(_Frozen):
+    """The golden record's fields; None where no source has a value.
+
+    Which system each field comes from is ``config/ownership.yaml``.
+    """
+
+    legal_name: str | None = None
+    tax_id: str | None = None
+    login_email: str | None = None
+    billing_email: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    phone: str | None = None
+    billing_street: str | None = None
+    billing_city: str | None = None
+    billing_postal_code: str | None = None
+    billing_country: str | None = None
+    credit_limit: Money | None = None
+    billing_status: str | None = None
+    erp_status: str | None = None
+
+
+GOLDEN_FIELDS: tuple[str, ...] = tuple(CustomerProfile.model_fields)
+"""The names of the golden record's fields, in schema order."""
+
+
+class LifecycleEvent(_Frozen):
+    """Fields every event has; subclasses are the concrete events."""
+
+    EVENT_TYPE: ClassVar[str] = ""
+
+    event_id: UUID
+    golden_id: str
+    occurred_at: AwareDatetime
+    lineage: tuple[Lineage, ...]
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        golden_id: str,
+        occurred_at: datetime,
+        lineage: Iterable[Lineage],
+        qualifier: str = "",
+        **fields: Any,
+    ) -> Self:
+        """A new event with its derived id, without validation (hot paths).
+
+        ``qualifier`` tells apart several events of this type for one golden
+        id derived from the same changes (a split's new golden id). The
+        caller guarantees the types; :meth:`model_validate` checks them.
+        """
+        lineage = tuple(lineage)
+        event_id = derive_event_id(cls.EVENT_TYPE, golden_id, lineage, qualifier)
+        return cls.model_construct(
+            event_id=event_id,
+            golden_id=golden_id,
+            occurred_at=occurred_at,
+            lineage=lineage,
+            **fields,
+        )
+
+
+class CustomerCreated(LifecycleEvent):
+    """A golden record was born; ``source_refs`` are its ``system:id`` members."""
+
+    EVENT_TYPE: ClassVar[str] = "CustomerCreated"
+
+    profile: CustomerProfile
+    source_refs: tuple[str, ...]
+
+
+class CustomerUpdated(LifecycleEvent):
+    """Golden fields changed; ``profile`` is the whole record afterwards."""
+
+    EVENT_TYPE: ClassVar[str] = "CustomerUpdated"
+
+    changed_fields: tuple[str, ...]
+    profile: CustomerProfile
+
+
+class CustomerMerged(LifecycleEvent):
+    """``absorbed_ids`` became part of ``golden_id`` (the survivor)."""
+
+    EVENT_TYPE: ClassVar[str] = "CustomerMerged"
+
+    absorbed_ids: tuple[str, ...]
+    moved_refs: tuple[str, ...]
+    reason: str
+
+
+class CustomerSplit(LifecycleEvent):
+    """``moved_refs`` left ``golden_id`` and now form ``new_golden_id``."""
+
+    EVENT_TYPE: ClassVar[str] = "CustomerSplit"
+
+    new_golden_id: str
+    moved_refs: tuple[str, ...]
+    reason: str
+
+
+class LifecycleStageChanged(LifecycleEvent):
+    """The customer moved from ``from_stage`` (None: new) to ``to_stage``."""
+
+    EVENT_TYPE: ClassVar[str] = "LifecycleStageChanged"
+
+    from_stage: LifecycleStage | None
+    to_stage: LifecycleStage
+    fact: LifecycleFact
+
+
+class OrderPlaced(LifecycleEvent):
+    """The customer placed an order."""
+
+    EVENT_TYPE: ClassVar[str] = "OrderPlaced"
+
+    order_number: str
+    currency: str
+    total: Money
+
+
+class InvoicePosted(LifecycleEvent):
+    """An invoice was posted to the customer."""
+
+    EVENT_TYPE: ClassVar[str] = "InvoicePosted"
+
+    invoice_number: str
+    order_number: str | None = None
+    currency: str
+    amount: Money
+    issued_on: date
+    due_on: date
+
+
+class PaymentReceived(LifecycleEvent):
+    """A payment against an invoice was received."""
+
+    EVENT_TYPE: ClassVar[str] = "PaymentReceived"
+
+    payment_id: str
+    invoice_number: str
+    currency: str
+    amount: Money
+    method: str
+
+
+class PaymentFailed(LifecycleEvent):
+    """A payment against an invoice failed."""
+
+    EVENT_TYPE: ClassVar[str] = "PaymentFailed"
+
+    payment_id: str
+    invoice_number: str
+    currency: str
+    amount: Money
+    method: str
+    failure_reason: str | None = None
+
+
+class EntitlementChanged(LifecycleEvent):
+    """What the customer may use changed (a subscription, seat count, plan)."""
+
+    EVENT_TYPE: ClassVar[str] = "EntitlementChanged"
+
+    entitlement: str
+    active: bool
+    plan: str | None = None
+    quantity: int | None = None
+    valid_until: AwareDatetime | None = None
+
+
+class RenewalCompleted(LifecycleEvent):
+    """A contract or subscription was renewed until ``term_end``."""
+
+    EVENT_TYPE: ClassVar[str] = "RenewalCompleted"
+
+    contract_id: str
+    plan: str | None = None
+    term_end: AwareDatetime | None = None
+
+
+EVENT_MODELS: dict[str, type[LifecycleEvent]] = {
+    model.EVENT_TYPE: model
+    for model in (
+        CustomerCreated,
+        CustomerUpdated,
+        CustomerMerged,
+        CustomerSplit,
+        LifecycleStageChanged,
+        OrderPlaced,
+        InvoicePosted,
+        PaymentReceived,
+        PaymentFailed,
+        EntitlementChanged,
+        RenewalCompleted,
+    )
+}
+"""Every event model by its type, which is its Avro record name."""
