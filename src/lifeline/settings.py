@@ -170,6 +170,7 @@ class TopicSettings(_Part):
     erp_prefix: str = "erp"
     identity_prefix: str = "identity"
     dead_letter: str = "lifeline.dead-letter"
+    lifecycle: str = "lifeline.lifecycle"
     partitions: int = 1
 
 
@@ -185,6 +186,8 @@ class Settings(BaseSettings):
     )
 
     state_dir: Path = Path("state")
+    ownership_file: Path = Path("config/ownership.yaml")
+    resolution_file: Path = Path("config/resolution.yaml")
     cache_prefix: str = Field(default="ll", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     broker: BrokerSettings = BrokerSettings()
     connect: ConnectSettings = ConnectSettings()

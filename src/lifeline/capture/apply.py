@@ -35,7 +35,7 @@ def apply_connectors(settings: Settings, timeout: float = 120.0) -> list[Applied
     topics = [table.topic for table in captured_tables(settings, templates)]
     create_topics(
         settings,
-        [*topics, settings.topics.dead_letter],
+        [*topics, settings.topics.dead_letter, settings.topics.lifecycle],
         partitions=settings.topics.partitions,
     )
     if settings.connect.managed:

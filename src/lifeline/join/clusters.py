@@ -39,6 +39,7 @@ class Member:
 
     ref: str
     system: str
+    table: str
     row: Row
     position: SourcePosition
     ts_ms: int
@@ -104,7 +105,12 @@ def _resolve(state: ClusterState, changes: list[PartyChange]) -> list[GoldenInpu
             state.members.pop(ref, None)
         else:
             state.members[ref] = Member(
-                ref, change.change.system, change.row, change.position, change.ts_ms
+                ref,
+                change.change.system,
+                change.table,
+                change.row,
+                change.position,
+                change.ts_ms,
             )
     batch = state.resolver.resolve([change.change for change in changes])
     state.sequence += len(changes)

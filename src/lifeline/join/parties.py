@@ -42,6 +42,7 @@ class LinkTable:
 
     system: str
     table: str
+    party_table: str  # the table of the parties that make the claims
     party_column: str  # the party's id column in this table
     target_system_column: str
     target_id_column: str
@@ -85,7 +86,7 @@ def sample_party_model(settings: Settings) -> PartyModel:
         },
     )
     external_ids = LinkTable(
-        identity, "external_ids", "user_id", "system", "external_id"
+        identity, "external_ids", "users", "user_id", "system", "external_id"
     )
     return PartyModel((customers, users), (external_ids,))
 
@@ -94,6 +95,7 @@ class PartyChange(NamedTuple):
     """A resolver change plus the party's row, for the golden record."""
 
     change: RecordChange
+    table: str
     row: Row | None
     position: SourcePosition
     ts_ms: int
@@ -103,6 +105,7 @@ class PartyPiece(NamedTuple):
     """What one row change says about one party (routed by the party's ref)."""
 
     ref: str
+    table: str  # the party's own table
     kind: str  # "row" | "link" | "unlink" | "gone"
     row: Row | None
     link: str
@@ -143,10 +146,23 @@ def _party_pieces(change: RowChange, table: PartyTable) -> list[PartyPiece]:
     old, new = ref(change.old), ref(change.row)
     out = []
     if old is not None and old != new:
-        out.append(PartyPiece(old, "gone", None, "", "", change.position, change.ts_ms))
+        out.append(
+            PartyPiece(
+                old, table.table, "gone", None, "", "", change.position, change.ts_ms
+            )
+        )
     if new is not None:
         out.append(
-            PartyPiece(new, "row", change.row, "", "", change.position, change.ts_ms)
+            PartyPiece(
+                new,
+                table.table,
+                "row",
+                change.row,
+                "",
+                "",
+                change.position,
+                change.ts_ms,
+            )
         )
     return out
 
@@ -166,13 +182,27 @@ def _link_pieces(change: RowChange, table: LinkTable) -> list[PartyPiece]:
     if old is not None and old != new:
         out.append(
             PartyPiece(
-                old[0], "unlink", None, old[1], link_key, change.position, change.ts_ms
+                old[0],
+                table.party_table,
+                "unlink",
+                None,
+                old[1],
+                link_key,
+                change.position,
+                change.ts_ms,
             )
         )
     if new is not None:
         out.append(
             PartyPiece(
-                new[0], "link", None, new[1], link_key, change.position, change.ts_ms
+                new[0],
+                table.party_table,
+                "link",
+                None,
+                new[1],
+                link_key,
+                change.position,
+                change.ts_ms,
             )
         )
     return out
@@ -227,7 +257,7 @@ def _party_change(
         if last.kind in ("link", "unlink"):
             return None  # links of a party not seen yet wait for its row
         delete = RecordDelete(system, party_id)
-        return PartyChange(delete, None, last.position, last.ts_ms)
+        return PartyChange(delete, last.table, None, last.position, last.ts_ms)
     fields: dict[str, object] = {
         name: str(row[column])
         for name, column in columns.get(system, {}).items()
@@ -241,4 +271,4 @@ def _party_change(
     except RecordError as exc:
         logger.warning("party rejected ref=%s kind=%s reason=%s", ref, exc.kind, exc)
         return None
-    return PartyChange(record, row, last.position, last.ts_ms)
+    return PartyChange(record, last.table, row, last.position, last.ts_ms)

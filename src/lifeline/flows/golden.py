@@ -1,0 +1,100 @@
+"""The golden-record flow: CDC topics -> golden customers in Redis and events.
+
+::
+
+    kafka batches ─ decode ─┬─ dead letters ─────────────────────────> DLQ topic
+                            └─ latest_rows ─┬─ rows ──────────────────> Redis rows
+                                            └─ parties ─ clusters (resolver)
+                                                 └─ golden ─┬──> golden cache
+                                                            └──> lifecycle topic
+
+``latest_rows`` orders and deduplicates by source position; ``parties``
+assembles whole resolver records (a party's row plus its external-id links);
+``clusters`` is the single resolver that decides golden ids; ``golden``
+derives each golden record from its members by the source-of-truth rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bytewax.operators as op
+from bytewax.dataflow import Dataflow
+from bytewax.inputs import Source
+from bytewax.outputs import Sink
+
+from lifeline.capture.catalog import cdc_topics
+from lifeline.decode.change import DeadLetter
+from lifeline.decode.json_envelope import EnvelopeDecoder
+from lifeline.decode.records import KafkaRecord
+from lifeline.emit.dead_letter import DeadLetterSink
+from lifeline.emit.golden_sinks import GoldenCacheSink, LifecycleEventSink
+from lifeline.emit.redis_sink import CacheItem, RedisCacheSink
+from lifeline.flows.skeleton import group_rows, kafka_config
+from lifeline.golden.ownership import load_ownership
+from lifeline.golden.step import GoldenOutput, golden_step
+from lifeline.join.clusters import RESOLVER_KEY, cluster_step
+from lifeline.join.latest import latest_rows_step
+from lifeline.join.parties import party_step, route_parties, sample_party_model
+from lifeline.resolve import load_config
+from lifeline.settings import Settings
+
+
+def build_golden_flow(
+    settings: Settings,
+    *,
+    source: Source[list[KafkaRecord]] | None = None,
+    row_sink: Sink[CacheItem] | None = None,
+    golden_sink: Sink[GoldenOutput] | None = None,
+    event_sink: Sink[GoldenOutput] | None = None,
+    dead_letter_sink: Sink[DeadLetter] | None = None,
+) -> Dataflow:
+    """Assemble the golden flow; sources and sinks can be swapped for tests."""
+    from lifeline.source.kafka_batch import KafkaBatchSource
+
+    config = kafka_config(settings)
+    rules = load_ownership(settings.ownership_file)
+    resolution = load_config(settings.resolution_file)
+    model = sample_party_model(settings)
+    decoder = EnvelopeDecoder()
+
+    flow = Dataflow("lifeline_golden")
+    batches = op.input(
+        "cdc_in", flow, source or KafkaBatchSource(config, cdc_topics(settings))
+    )
+    decoded = op.map("decode", batches, decoder.decode_batch)
+    dead = op.flat_map("dead_letters", decoded, lambda pair: pair[1])
+    grouped = op.flat_map("group_rows", decoded, lambda pair: group_rows(pair[0]))
+    row_changes = op.stateful_flat_map("latest_rows", grouped, latest_rows_step)
+    pieces = op.flat_map(
+        "route_parties", row_changes, lambda kv: route_parties(kv[1], model)
+    )
+    parties = op.stateful_flat_map("parties", pieces, party_step(model))
+    to_resolver = op.map("to_resolver", parties, lambda kv: (RESOLVER_KEY, kv[1]))
+    clusters = op.stateful_flat_map("clusters", to_resolver, cluster_step(resolution))
+    inputs = op.flat_map("by_golden_id", clusters, _unpack)
+    golden = op.stateful_flat_map("golden", inputs, golden_step(rules))
+    outputs = op.map("golden_out", golden, lambda kv: kv[1])
+
+    op.output(
+        "rows_out",
+        op.map("rows", row_changes, lambda kv: kv[1]),
+        row_sink
+        or RedisCacheSink(settings.redis.client_kwargs(), settings.cache_prefix),
+    )
+    op.output("golden_cache_out", outputs, golden_sink or GoldenCacheSink(settings))
+    op.output(
+        "lifecycle_out",
+        outputs,
+        event_sink or LifecycleEventSink(config, settings.topics.lifecycle),
+    )
+    op.output(
+        "dead_letter_out",
+        dead,
+        dead_letter_sink or DeadLetterSink(config, settings.topics.dead_letter),
+    )
+    return flow
+
+
+def _unpack(kv: tuple[str, Any]) -> Any:
+    return kv[1]

@@ -1,0 +1,210 @@
+"""The golden record step: member rows in, cache updates and events out.
+
+Each :class:`~lifeline.join.clusters.GoldenInput` holds a golden record's
+complete member list, so the record is recomputed from its members by the
+source-of-truth rules every time: no partial state can drift. What this step
+keeps per golden id is only what it emitted last (to tell created from
+updated, and which fields changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lifeline.cache.keys import email_hash
+from lifeline.cache.updates import CacheUpdate, Delete, Merge, Upsert
+from lifeline.decode.render import render_value
+from lifeline.events.models import (
+    CustomerCreated,
+    CustomerMerged,
+    CustomerProfile,
+    CustomerSplit,
+    CustomerUpdated,
+    LifecycleEvent,
+    Lineage,
+    from_millis,
+)
+from lifeline.golden.ownership import Conflict, FieldSources, OwnershipRules
+from lifeline.join.clusters import GoldenInput, Member
+
+EMAIL_FIELDS = ("login_email", "billing_email")
+
+
+@dataclass(frozen=True, slots=True)
+class GoldenOutput:
+    """What one batch changed: cache updates, lifecycle events, conflicts."""
+
+    updates: tuple[CacheUpdate, ...]
+    events: tuple[LifecycleEvent, ...]
+    conflicts: tuple[tuple[str, Conflict], ...] = ()
+
+
+@dataclass(slots=True)
+class GoldenState:
+    """The records of one key group as last emitted."""
+
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def golden_step(
+    rules: OwnershipRules,
+) -> Callable[
+    [GoldenState | None, list[GoldenInput]], tuple[GoldenState, list[GoldenOutput]]
+]:
+    """A Bytewax ``stateful_flat_map`` mapper over one key group's inputs."""
+
+    def step(
+        state: GoldenState | None, inputs: list[GoldenInput]
+    ) -> tuple[GoldenState, list[GoldenOutput]]:
+        golden = state if state is not None else GoldenState()
+        updates: list[CacheUpdate] = []
+        events: list[LifecycleEvent] = []
+        conflicts: list[tuple[str, Conflict]] = []
+        for item in inputs:
+            _one(rules, golden, item, updates, events, conflicts)
+        if not updates and not events:
+            return golden, []
+        output = GoldenOutput(tuple(updates), tuple(events), tuple(conflicts))
+        return golden, [output]
+
+    return step
+
+
+def _one(
+    rules: OwnershipRules,
+    state: GoldenState,
+    item: GoldenInput,
+    updates: list[CacheUpdate],
+    events: list[LifecycleEvent],
+    conflicts: list[tuple[str, Conflict]],
+) -> None:
+    gid = item.golden_id
+    previous = state.records.pop(gid, None)
+    if item.merged_into is not None:
+        return  # the survivor's input carries the merge
+    if not item.members:
+        # Also without a previous record: the cache's guard ignores a stale one.
+        updates.append(Delete(gid, item.version))
+        return
+    record, found = build_record(rules, item.members, _changed_refs(item))
+    conflicts.extend((gid, conflict) for conflict in found)
+    state.records[gid] = record
+    if item.absorbed:
+        updates.append(Merge(gid, item.absorbed, item.version))
+    updates.append(_upsert(gid, item, record))
+    events.extend(_events(gid, item, previous, record))
+
+
+def build_record(
+    rules: OwnershipRules, members: Iterable[Member], changed: set[str]
+) -> tuple[dict[str, Any], list[Conflict]]:
+    """The golden fields of ``members`` by the rules; conflicts of ``changed``."""
+    sources: FieldSources = {}
+    conflicts: list[Conflict] = []
+    for member in sorted(members, key=lambda m: m.position):
+        values = rules.candidates(member.system, member.table, member.row)
+        if not values:
+            continue
+        applied = rules.apply(sources, member.system, member.position.encode(), values)
+        if member.ref in changed:
+            conflicts.extend(applied.conflicts)
+    return rules.golden(sources), conflicts
+
+
+def _changed_refs(item: GoldenInput) -> set[str]:
+    return {decision.ref for decision in item.decisions}
+
+
+def _upsert(gid: str, item: GoldenInput, record: dict[str, Any]) -> Upsert:
+    emails = {
+        email_hash(value)
+        for value in (*(record.get(f) for f in EMAIL_FIELDS), *_member_emails(item))
+        if isinstance(value, str) and "@" in value
+    }
+    return Upsert(
+        gid,
+        item.version,
+        _jsonable(record),
+        source_ids=tuple(member.ref for member in item.members),
+        email_hashes=tuple(sorted(emails)),
+    )
+
+
+def _member_emails(item: GoldenInput) -> list[object]:
+    return [member.row.get("email") for member in item.members]
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    return {name: render_value(value) for name, value in record.items()}
+
+
+def _lineage(item: GoldenInput) -> tuple[Lineage, ...]:
+    changed = _changed_refs(item) or {member.ref for member in item.members}
+    return tuple(
+        Lineage(
+            system=member.system,
+            table=member.table,
+            row_id=member.ref.partition(":")[2],
+            position=member.position.encode(),
+            committed_at=from_millis(member.ts_ms),
+        )
+        for member in item.members
+        if member.ref in changed
+    )
+
+
+def _events(
+    gid: str,
+    item: GoldenInput,
+    previous: dict[str, Any] | None,
+    record: dict[str, Any],
+) -> list[LifecycleEvent]:
+    lineage = _lineage(item)
+    occurred = max((line.committed_at for line in lineage), default=from_millis(0))
+    common: dict[str, Any] = {
+        "golden_id": gid,
+        "occurred_at": occurred,
+        "lineage": lineage,
+    }
+    profile = CustomerProfile.model_construct(**record)
+    out: list[LifecycleEvent] = []
+    if previous is None:
+        refs = tuple(member.ref for member in item.members)
+        out.append(CustomerCreated.build(**common, profile=profile, source_refs=refs))
+    else:
+        changed = tuple(sorted(k for k in record if record[k] != previous.get(k)))
+        if changed:
+            out.append(
+                CustomerUpdated.build(**common, changed_fields=changed, profile=profile)
+            )
+    for event in item.events:
+        out.extend(_cluster_events(gid, event, common))
+    return out
+
+
+def _cluster_events(
+    gid: str, event: Any, common: dict[str, Any]
+) -> list[LifecycleEvent]:
+    if event.kind == "merged" and event.survivor == gid:
+        return [
+            CustomerMerged.build(
+                **common,
+                absorbed_ids=tuple(event.absorbed),
+                moved_refs=tuple(event.moved),
+                reason=event.reason,
+            )
+        ]
+    if event.kind == "split" and event.survivor == gid:
+        new_id = event.created[0] if event.created else ""
+        return [
+            CustomerSplit.build(
+                **common,
+                qualifier=new_id,
+                new_golden_id=new_id,
+                moved_refs=tuple(event.moved),
+                reason=event.reason,
+            )
+        ]
+    return []
