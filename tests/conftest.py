@@ -1,7 +1,7 @@
 """One real stack per test session, on its own ports and state directory.
 
 The stack (broker, Kafka Connect with Debezium, PostgreSQL, MariaDB, Redis)
-and the skeleton dataflow start once, on first use by a test marked
+and the skeleton and golden dataflows start once, on first use by a test marked
 ``stack``, and stop at the end of the session. Tests use unique keys.
 Set ``LIFELINE_TEST_KEEP_STACK=1`` to leave it running for a faster rerun.
 """
@@ -43,13 +43,15 @@ def stack_settings() -> Iterator[object]:
     stack = Stack(settings)
     os.chdir(ROOT)
     stack.up()
-    flow = FlowProcess(settings)
+    flows = [FlowProcess(settings), FlowProcess(settings, "golden")]
     try:
         schema.apply_schemas(settings)
         apply_connectors(settings)
-        flow.start()
+        for flow in flows:
+            flow.start()
         yield settings
     finally:
         if os.environ.get("LIFELINE_TEST_KEEP_STACK") != "1":
-            flow.stop()
+            for flow in flows:
+                flow.stop()
             stack.down(purge=True)
