@@ -4,7 +4,7 @@ Makes N updates in each database, one transaction each, paced at RATE changes
 per second per database, and reads each row's ``cached_at_ms`` (written by the
 sink) against the client's commit time. Prints p50/p95/p99/max per database.
 
-    .venv/bin/lifeline demo            # or: stack up, seed, connectors apply, flow start
+    .venv/bin/lifeline demo   # or: stack up, seed, connectors apply, flow start
     .venv/bin/python bench/latency.py --changes 200 --rate 20
 """
 

@@ -31,6 +31,7 @@ from lifeline.emit.dead_letter import DeadLetterSink
 from lifeline.emit.golden_sinks import GoldenCacheSink, LifecycleEventSink
 from lifeline.emit.redis_sink import CacheItem, RedisCacheSink
 from lifeline.flows.skeleton import group_rows, kafka_config
+from lifeline.flows.stateful import stateful_flat_map
 from lifeline.golden.ownership import load_ownership
 from lifeline.golden.step import GoldenOutput, golden_step
 from lifeline.join.clusters import RESOLVER_KEY, cluster_step
@@ -65,15 +66,15 @@ def build_golden_flow(
     decoded = op.map("decode", batches, decoder.decode_batch)
     dead = op.flat_map("dead_letters", decoded, lambda pair: pair[1])
     grouped = op.flat_map("group_rows", decoded, lambda pair: group_rows(pair[0]))
-    row_changes = op.stateful_flat_map("latest_rows", grouped, latest_rows_step)
+    row_changes = stateful_flat_map("latest_rows", grouped, latest_rows_step)
     pieces = op.flat_map(
         "route_parties", row_changes, lambda kv: route_parties(kv[1], model)
     )
-    parties = op.stateful_flat_map("parties", pieces, party_step(model))
+    parties = stateful_flat_map("parties", pieces, party_step(model))
     to_resolver = op.map("to_resolver", parties, lambda kv: (RESOLVER_KEY, kv[1]))
-    clusters = op.stateful_flat_map("clusters", to_resolver, cluster_step(resolution))
+    clusters = stateful_flat_map("clusters", to_resolver, cluster_step(resolution))
     inputs = op.flat_map("by_golden_id", clusters, _unpack)
-    golden = op.stateful_flat_map("golden", inputs, golden_step(rules))
+    golden = stateful_flat_map("golden", inputs, golden_step(rules))
     outputs = op.map("golden_out", golden, lambda kv: kv[1])
 
     op.output(

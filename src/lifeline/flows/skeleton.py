@@ -25,6 +25,7 @@ from lifeline.decode.json_envelope import EnvelopeDecoder
 from lifeline.decode.records import KafkaRecord
 from lifeline.emit.dead_letter import DeadLetterSink
 from lifeline.emit.redis_sink import CacheItem, RedisCacheSink
+from lifeline.flows.stateful import stateful_flat_map
 from lifeline.join.email_view import EmailColumns, email_view_step, route_contributions
 from lifeline.join.latest import latest_rows_step
 from lifeline.join.shards import group_rows_broadcasting
@@ -77,11 +78,11 @@ def build_flow(
     decoded = op.map("decode", batches, decoder.decode_batch)
     dead = op.flat_map("dead_letters", decoded, lambda pair: pair[1])
     grouped = op.flat_map("group_rows", decoded, lambda pair: group_rows(pair[0]))
-    row_changes = op.stateful_flat_map("latest_rows", grouped, latest_rows_step)
+    row_changes = stateful_flat_map("latest_rows", grouped, latest_rows_step)
     contributions = op.flat_map(
         "group_emails", row_changes, lambda kv: route_contributions(kv[1], columns)
     )
-    views = op.stateful_flat_map("email_views", contributions, email_view_step)
+    views = stateful_flat_map("email_views", contributions, email_view_step)
     to_cache = op.merge(
         "cache_changes",
         op.map("rows_out", row_changes, lambda kv: kv[1]),
