@@ -27,11 +27,13 @@ def _stack(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "up":
         statuses = stack.up()
     elif args.action == "down":
-        FlowProcess(settings).stop()
         statuses = stack.down(purge=args.purge)
     else:
         statuses = stack.status()
-    statuses.append(FlowProcess(settings).status())
+    flows = sorted(
+        p.stem for p in Path("dataflows").glob("*.py") if p.stem != "__init__"
+    )
+    statuses.extend(FlowProcess(settings, name).status() for name in flows)
     print(status_table(statuses))
     return 0
 
@@ -138,10 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     from lifeline.cache import command as lookup_command
     from lifeline.decode import command as decode_command
     from lifeline.resolve import command as resolve_command
+    from lifeline.targets import command as replay_command
 
     decode_command.add_parser(sub)
     lookup_command.add_parser(sub)
     resolve_command.add_parser(sub)
+    replay_command.add_parser(sub)
 
     demo = sub.add_parser("demo", help="stack up, seed, CDC, live changes into Redis")
     demo.set_defaults(handler=_demo)

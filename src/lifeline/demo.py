@@ -11,6 +11,7 @@ from typing import TextIO
 import orjson
 import redis
 
+from lifeline.cache import CacheReader, build_client
 from lifeline.capture.apply import apply_connectors
 from lifeline.emit.cache_keys import email_view_key
 from lifeline.errors import FatalError
@@ -70,12 +71,14 @@ def run_demo(settings: Settings, out: TextIO) -> int:
         )
         out.write(f"  {applied.name}: {verb}, {applied.state.state}\n")
     step("starting the dataflow")
-    FlowProcess(settings).start()
+    for flow in ("skeleton", "golden"):
+        FlowProcess(settings, flow).start()
     _wait_for_snapshot(settings)
     step("making live changes in MariaDB (ERP) and PostgreSQL (identity)")
     changes, email = _live_changes(settings)
     out.write(_changes_table(changes) + "\n\n")
-    out.write(_view_summary(settings, email) + "\n")
+    out.write(_view_summary(settings, email) + "\n\n")
+    out.write(_golden_summary(settings, email) + "\n")
     missing = [c for c in changes if c.seen_at_ms is None]
     step(f"done in {time.monotonic() - began:.1f}s; stop with `lifeline stack down`")
     return 1 if missing else 0
@@ -114,14 +117,15 @@ def _live_changes(settings: Settings) -> tuple[list[LiveChange], str]:
 
     with mariadb_connection(settings) as my, postgres_connection(settings) as pg:
         erp, identity = ErpChanges(settings, my), IdentityChanges(settings, pg)
-        created = made(erp.insert(f"C-D{tag}", f"Demo {tag} GmbH", email))
+        # A sole trader: the ERP customer is the person who signs in.
+        created = made(erp.insert(f"C-D{tag}", "Dana Demo", email))
         user = made(
             identity.insert(
                 f"u-demo-{tag}", f"  Demo.{tag}@Example.COM ", "Dana", "Demo"
             )
         )
         made(erp.update_credit(created.row_id, Decimal("25000.00")))
-        made(identity.rename(user.row_id, "Daniela"))
+        made(identity.set_phone(user.row_id, "+49 30 5550 1234"))
         doomed = made(
             erp.insert(f"C-X{tag}", "Short-lived Ltd", f"gone.{tag}@example.org")
         )
@@ -160,11 +164,31 @@ def _summary(row: dict[str, object]) -> str:
         "given_name",
         "family_name",
         "email",
+        "phone",
         "credit_limit",
     )
     return ", ".join(
         f"{f}={row[f]!s}".strip() for f in fields if row.get(f) is not None
     )
+
+
+def _golden_summary(settings: Settings, email: str, timeout: float = 15.0) -> str:
+    """The golden record(s) of ``email``, as ``lifeline lookup`` prints them."""
+    reader = CacheReader(build_client(settings.redis), settings.cache_prefix)
+    deadline = time.monotonic() + timeout
+    records = reader.by_email(email)
+    while time.monotonic() < deadline and not any(
+        len(r.source_ids) > 1 for r in records
+    ):
+        time.sleep(0.1)
+        records = reader.by_email(email)
+    if not records:
+        return f"golden record of {email}: not in the cache yet"
+    lines = [f"golden record (lifeline lookup {email}):"]
+    for record in records:
+        body = orjson.dumps(record.to_json(), option=orjson.OPT_INDENT_2).decode()
+        lines.append(body)
+    return "\n".join(lines)
 
 
 def _view_summary(settings: Settings, email: str) -> str:

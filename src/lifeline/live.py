@@ -156,6 +156,21 @@ class IdentityChanges:
             lambda c: c is not None and c["row"]["given_name"] == given,
         )
 
+    def set_phone(self, user_id: str, phone: str) -> LiveChange:
+        """Change a user's phone number and commit."""
+        self.conn.execute(
+            "UPDATE users SET phone=%s, updated_at=now() WHERE id=%s", (phone, user_id)
+        )
+        self.conn.commit()
+        return LiveChange(
+            self.system,
+            "users",
+            user_id,
+            "update",
+            _now_ms(),
+            lambda c: c is not None and c["row"]["phone"] == phone,
+        )
+
     def delete(self, user_id: str) -> LiveChange:
         """Delete a user (and its links) and commit."""
         self.conn.execute("DELETE FROM external_ids WHERE user_id=%s", (user_id,))

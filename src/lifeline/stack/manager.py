@@ -65,7 +65,8 @@ class Stack:
             ManagedProcess(pid_file.stem, run_dir).terminate(timeout=15)
 
     def down(self, *, purge: bool = False) -> list[ComponentStatus]:
-        """Stop what ``up`` started; with ``purge`` also delete their data."""
+        """Stop what ``up`` started (and any dataflow); ``purge`` deletes data."""
+        self._stop_flows()
         self.connect.stop()
         self._parallel(lambda component: component.stop(), self.independent)
         if purge:
