@@ -38,36 +38,6 @@ def _stack(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _connectors(args: argparse.Namespace, settings: Settings) -> int:
-    from lifeline.capture.apply import apply_connectors
-    from lifeline.capture.connect_client import ConnectClient
-    from lifeline.capture.templates import load_templates
-    from lifeline.table import render_table
-
-    if args.action == "apply":
-        for applied in apply_connectors(settings, timeout=args.timeout):
-            verb = (
-                "created"
-                if applied.created
-                else ("updated" if applied.changed else "unchanged")
-            )
-            print(
-                f"{applied.name}: {verb}, connector and "
-                f"{len(applied.state.tasks)} task(s) RUNNING"
-            )
-        return 0
-    client = ConnectClient(settings.connect.url)
-    rows = []
-    for template in load_templates():
-        state = client.status(template.name)
-        tasks = (
-            "-" if state is None else ",".join(t.state for t in state.tasks) or "none"
-        )
-        rows.append((template.name, "absent" if state is None else state.state, tasks))
-    print(render_table(["connector", "state", "tasks"], rows))
-    return 0
-
-
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
     from lifeline.samples import schema, seed
 
@@ -115,13 +85,6 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument("--purge", action="store_true", help="with down: delete data")
     stack.set_defaults(handler=_stack)
 
-    connectors = sub.add_parser(
-        "connectors", help="Debezium connectors on Kafka Connect"
-    )
-    connectors.add_argument("action", choices=["apply", "status"])
-    connectors.add_argument("--timeout", type=float, default=120.0)
-    connectors.set_defaults(handler=_connectors)
-
     seed = sub.add_parser(
         "seed", help="create the sample schemas and load fake customers"
     )
@@ -138,10 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     flow.set_defaults(handler=_flow)
 
     from lifeline.cache import command as lookup_command
+    from lifeline.capture import command as connectors_command
     from lifeline.decode import command as decode_command
+    from lifeline.preflight import command as preflight_command
     from lifeline.resolve import command as resolve_command
     from lifeline.targets import command as replay_command
 
+    connectors_command.add_parser(sub)
+    preflight_command.add_parser(sub)
     decode_command.add_parser(sub)
     lookup_command.add_parser(sub)
     resolve_command.add_parser(sub)

@@ -188,6 +188,10 @@ class Settings(BaseSettings):
     state_dir: Path = Path("state")
     ownership_file: Path = Path("config/ownership.yaml")
     resolution_file: Path = Path("config/resolution.yaml")
+    targets_file: Path = Path("config/targets.yaml")
+    # Longest a deliveries batch may wait for every target to settle before
+    # the worker fails and recovery re-delivers (idempotently).
+    delivery_drain_timeout: float = 600.0
     cache_prefix: str = Field(default="ll", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     broker: BrokerSettings = BrokerSettings()
     connect: ConnectSettings = ConnectSettings()

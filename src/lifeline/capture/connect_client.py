@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -20,6 +21,8 @@ from lifeline.errors import ConnectorError, RetryableError
 logger = logging.getLogger(__name__)
 
 RUNNING = "RUNNING"
+PAUSED = "PAUSED"
+FAILED = "FAILED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +55,56 @@ class ConnectorState:
         )
 
     @property
+    def has_failure(self) -> bool:
+        """True when the connector or one of its tasks is FAILED."""
+        return FAILED in (self.state, *(task.state for task in self.tasks))
+
+    @property
+    def failed_tasks(self) -> list[int]:
+        """Ids of the tasks in state FAILED."""
+        return [task.task_id for task in self.tasks if task.state == FAILED]
+
+    @property
+    def summary(self) -> str:
+        """``state=.. tasks=[..]`` for messages."""
+        return f"state={self.state} tasks={[task.state for task in self.tasks]}"
+
+    def all_in(self, state: str) -> bool:
+        """True when the connector and at least one task, all of them, are in it."""
+        return (
+            self.state == state
+            and bool(self.tasks)
+            and all(task.state == state for task in self.tasks)
+        )
+
+    @property
     def failure_trace(self) -> str:
         """The first failure trace of the connector or one of its tasks."""
         if self.trace:
             return self.trace
         return next((task.trace for task in self.tasks if task.trace), "")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """A config key the plugin rejected, and why (its value is never kept)."""
+
+    name: str
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """What ``PUT /connector-plugins/CLASS/config/validate`` said of a config."""
+
+    plugin: str
+    error_count: int
+    fields: tuple[FieldError, ...]
+
+    @property
+    def valid(self) -> bool:
+        """True when the plugin found nothing wrong."""
+        return self.error_count == 0
 
 
 class ConnectClient:
@@ -139,14 +187,24 @@ class ConnectClient:
         return True
 
     def wait_running(
-        self, name: str, timeout: float = 90.0, interval: float = 0.5
+        self,
+        name: str,
+        timeout: float = 90.0,
+        interval: float = 0.5,
+        *,
+        failed_grace: float = 0.0,
     ) -> ConnectorState:
         """Block until connector and tasks are RUNNING.
 
         Raises ConnectorError with the worker's trace as soon as the
-        connector or a task is FAILED, or when ``timeout`` runs out.
+        connector or a task is FAILED, or when ``timeout`` runs out. Right
+        after a restart the worker still reports the old FAILED state for a
+        moment: with ``failed_grace`` seconds, FAILED counts only once the
+        grace is over or a status without FAILED has been seen.
         """
         deadline = time.monotonic() + timeout
+        grace_ends = time.monotonic() + failed_grace
+        moved = False
         last: ConnectorState | None = None
         while time.monotonic() < deadline:
             try:
@@ -155,13 +213,110 @@ class ConnectClient:
                 last = None
             if last is not None and last.running:
                 return last
-            if last is not None and "FAILED" in (
-                last.state,
-                *(task.state for task in last.tasks),
-            ):
-                raise ConnectorError(name, "FAILED", last.failure_trace)
+            if last is not None and last.has_failure:
+                if moved or time.monotonic() >= grace_ends:
+                    raise ConnectorError(name, FAILED, last.failure_trace)
+            elif last is not None:
+                moved = True
             time.sleep(interval)
         state = "unknown" if last is None else last.state
         tasks = "none" if last is None else str([t.state for t in last.tasks])
         reason = f"not RUNNING after {timeout:.0f}s (state={state} tasks={tasks})"
         raise ConnectorError(name, reason, "" if last is None else last.failure_trace)
+
+    # --- lifecycle: validate, pause, resume, restart ----------------------
+
+    def plugins(self) -> list[str]:
+        """Class names of the connector plugins the worker has loaded."""
+        result = self._check(self._call("GET", "/connector-plugins"), "*")
+        return sorted(str(plugin.get("class", "")) for plugin in result)
+
+    def validate(self, config: Mapping[str, str]) -> Validation:
+        """Ask the worker's plugin whether ``config`` is valid; nothing is created.
+
+        ``config`` must hold ``connector.class`` and ``name``. The plugin may
+        also try the configured database (Debezium logs in to check). Raises
+        ConnectorError when the worker lacks the plugin.
+        """
+        name = config.get("name", "?")
+        plugin = config.get("connector.class", "")
+        if plugin not in self.plugins():
+            reason = f"the worker has no connector plugin {plugin or '(none set)'}"
+            raise ConnectorError(name, reason)
+        path = f"/connector-plugins/{quote(plugin, safe='')}/config/validate"
+        body = self._check(self._call("PUT", path, config), name)
+        fields = tuple(
+            FieldError(str(value.get("name", "?")), tuple(map(str, errors)))
+            for item in body.get("configs", [])
+            if (errors := (value := item.get("value", {})).get("errors"))
+        )
+        return Validation(plugin, int(body.get("error_count", 0)), fields)
+
+    def pause(self, name: str) -> None:
+        """Ask the connector and its tasks to pause (they keep their offsets)."""
+        self._known(
+            self._call("PUT", f"/connectors/{quote(name, safe='')}/pause"), name
+        )
+
+    def resume(self, name: str) -> None:
+        """Ask a paused connector and its tasks to run again."""
+        path = f"/connectors/{quote(name, safe='')}/resume"
+        self._known(self._call("PUT", path), name)
+
+    def restart_failed(self, name: str) -> bool:
+        """Restart the connector's FAILED instance and tasks, and only those.
+
+        Uses ``POST /connectors/NAME/restart?includeTasks=true&onlyFailed=true``;
+        a worker older than Kafka 3.0 ignores those parameters (it answers 204),
+        so each FAILED task is then restarted on its own. Returns False when
+        the connector's status showed nothing FAILED by the time it answered.
+        """
+        base = f"/connectors/{quote(name, safe='')}"
+        path = f"{base}/restart?includeTasks=true&onlyFailed=true"
+        response = self._call("POST", path)
+        body = self._known(response, name)
+        if response.status_code == 202:
+            states = [task.get("state") for task in body.get("tasks", [])]
+            return "RESTARTING" in (body.get("connector", {}).get("state"), *states)
+        state = self.status(name)
+        failed = [] if state is None else state.failed_tasks
+        for task in failed:
+            self._known(self._call("POST", f"{base}/tasks/{task}/restart"), name)
+        return bool(failed)
+
+    def wait_state(
+        self, name: str, wanted: str, timeout: float = 60.0, interval: float = 0.5
+    ) -> ConnectorState:
+        """Block until the connector and every task report ``wanted``.
+
+        Raises ConnectorError (with the last trace) when ``timeout`` runs out.
+        """
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.status(name)
+            if last is not None and last.all_in(wanted):
+                return last
+            time.sleep(interval)
+        seen = "absent" if last is None else last.summary
+        reason = f"not {wanted} after {timeout:.0f}s ({seen})"
+        raise ConnectorError(name, reason, "" if last is None else last.failure_trace)
+
+    def wait_gone(
+        self, name: str, timeout: float = 60.0, interval: float = 0.5
+    ) -> None:
+        """Block until the cluster no longer knows the connector (after a delete).
+
+        Raises ConnectorError when it is still there after ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.status(name) is None:
+                return
+            time.sleep(interval)
+        raise ConnectorError(name, f"still on the cluster after {timeout:.0f}s")
+
+    def _known(self, response: requests.Response, name: str) -> Any:
+        if response.status_code == 404:
+            raise ConnectorError(name, "unknown to the Connect cluster")
+        return self._check(response, name)

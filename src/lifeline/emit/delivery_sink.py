@@ -1,0 +1,61 @@
+"""Bytewax sink handing lifecycle events to the webhook dispatcher.
+
+Each batch is submitted to the dispatcher (one queue per target, so a slow
+target does not hold up the others) and the sink returns once every
+delivery of the batch has settled: delivered, or dead-lettered after its
+retries. Only then can the epoch close and the source offsets advance, so a
+crash re-delivers at most the unsettled batch, and the targets' idempotency
+keys make that harmless. A batch that does not settle within the drain
+timeout fails the worker for the same replay.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+
+from lifeline.errors import RetryableError
+from lifeline.settings import Settings
+from lifeline.targets import Dispatcher, load_targets
+from lifeline.targets.kafka_records import open_dispatcher
+
+logger = logging.getLogger(__name__)
+
+EventBatch = Sequence[Mapping[str, Any]]
+
+
+class DeliverySink(DynamicSink[EventBatch]):
+    """Delivers lists of events to the targets of ``settings.targets_file``.
+
+    An event is a mapping with ``event_id``, ``event_type``, ``golden_id``,
+    ``payload`` and ``occurred_at``.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._config = load_targets(settings.targets_file)
+
+    def build(
+        self, step_id: str, worker_index: int, worker_count: int
+    ) -> _DeliveryPartition:
+        """Start this worker's dispatcher."""
+        dispatcher = open_dispatcher(self._settings, self._config)
+        return _DeliveryPartition(dispatcher, self._settings.delivery_drain_timeout)
+
+
+class _DeliveryPartition(StatelessSinkPartition[EventBatch]):
+    def __init__(self, dispatcher: Dispatcher, drain_timeout: float) -> None:
+        self._dispatcher = dispatcher
+        self._drain_timeout = drain_timeout
+
+    def write_batch(self, items: list[EventBatch]) -> None:
+        queued = sum(self._dispatcher.submit(batch) for batch in items)
+        if queued and not self._dispatcher.drain(self._drain_timeout):
+            msg = f"deliveries did not settle within {self._drain_timeout:.0f}s"
+            raise RetryableError(msg)
+
+    def close(self) -> None:
+        self._dispatcher.close()
