@@ -59,7 +59,8 @@ def test_customer_created_is_delivered_exactly_once(
     mine: list[object] = []
     while time.monotonic() < deadline and not mine:
         mine = [
-            e for e in crm.applied("/hooks")
+            e
+            for e in crm.applied("/hooks")
             if ref in e.body["payload"].get("source_refs", [])
         ]
         time.sleep(0.1)
