@@ -27,11 +27,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
-from lifeline.errors import FatalError
+from lifeline import config_file
 from lifeline.events.models import GOLDEN_FIELDS
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -152,28 +151,8 @@ def load_ownership_config(path: Path) -> OwnershipConfig:
     Raises :class:`~lifeline.errors.FatalError` naming the file and every
     problem found (each naming its field or source).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-        # A SafeLoader subclass: only plain YAML types are built.
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506
-    except OSError as exc:
-        msg = f"ownership config {path}: cannot read it: {exc}"
-        raise FatalError(msg) from exc
-    except yaml.YAMLError as exc:
-        msg = f"ownership config {path}: invalid YAML: {exc}"
-        raise FatalError(msg) from exc
-    if not isinstance(raw, dict):
-        msg = f"ownership config {path}: expected a mapping at the top"
-        raise FatalError(msg)
-    try:
-        return OwnershipConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            _where(err["loc"]) + str(err["msg"]).removeprefix("Value error, ")
-            for err in exc.errors()
-        )
-        msg = f"ownership config {path}: {problems}"
-        raise FatalError(msg) from exc
+    raw = config_file.read_mapping(path, "ownership config", loader=_UniqueKeyLoader)
+    return config_file.validate(OwnershipConfig, raw, "ownership config", str(path))
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from lifeline.errors import FatalError
+from lifeline.config_file import read_mapping, validate
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Weight = Annotated[float, Field(ge=0.0, le=2.0)]
@@ -103,20 +102,5 @@ def load_config(path: Path) -> ResolutionConfig:
     Raises :class:`~lifeline.errors.FatalError` naming the file and every
     invalid key when the file is unreadable or does not validate.
     """
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        msg = f"resolution config {path}: cannot read it: {exc}"
-        raise FatalError(msg) from exc
-    if not isinstance(raw, dict):
-        msg = f"resolution config {path}: expected a mapping at the top"
-        raise FatalError(msg)
-    try:
-        return ResolutionConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-            for err in exc.errors()
-        )
-        msg = f"resolution config {path}: {problems}"
-        raise FatalError(msg) from exc
+    raw = read_mapping(path, "resolution config")
+    return validate(ResolutionConfig, raw, "resolution config", str(path))

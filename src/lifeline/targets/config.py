@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lifeline import config_file
 from lifeline.targets.errors import TargetConfigError
 from lifeline.targets.mapping import PayloadMapping, strip_placeholders
 
@@ -240,25 +240,15 @@ def load_targets(path: Path) -> TargetsConfig:
     Raises TargetConfigError naming the file and, for each problem, the
     field's location (e.g. ``targets.0.retry.max_attempts``).
     """
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        msg = f"targets config {path}: cannot read it: {exc}"
-        raise TargetConfigError(msg) from exc
+    raw = config_file.read_mapping(path, "targets config", error=TargetConfigError)
     return parse_targets(raw, source=str(path))
 
 
 def parse_targets(raw: Any, source: str = "<config>") -> TargetsConfig:
     """Validate an already-parsed configuration; see :func:`load_targets`."""
-    if not isinstance(raw, dict):
-        msg = f"targets config {source}: expected a mapping at the top"
-        raise TargetConfigError(msg)
-    try:
-        return TargetsConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        msg = f"targets config {source}: {problems}"
-        raise TargetConfigError(msg) from exc
+    mapping = config_file.check_mapping(
+        raw, "targets config", source, error=TargetConfigError
+    )
+    return config_file.validate(
+        TargetsConfig, mapping, "targets config", source, error=TargetConfigError
+    )

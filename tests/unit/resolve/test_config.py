@@ -41,7 +41,7 @@ def test_an_empty_file_is_the_defaults(tmp_path: Path) -> None:
         ("max_block_size: 1\n", "max_block_size"),
         ("link_treshold: 0.5\n", "link_treshold"),
         ("- a list\n", "mapping"),
-        ("key: [unclosed\n", "cannot read"),
+        ("key: [unclosed\n", "invalid YAML"),
     ],
 )
 def test_invalid_files_are_fatal_and_say_where(
