@@ -70,7 +70,7 @@ def run_demo(settings: Settings, out: TextIO) -> int:
             else ("updated" if applied.changed else "unchanged")
         )
         out.write(f"  {applied.name}: {verb}, {applied.state.state}\n")
-    step("starting the dataflow")
+    step("starting the dataflows (skeleton, golden)")
     for flow in ("skeleton", "golden"):
         FlowProcess(settings, flow).start()
     _wait_for_snapshot(settings)
