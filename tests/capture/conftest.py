@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import random
 import shutil
-import socket
 import stat
 import tempfile
 import uuid
@@ -35,22 +33,10 @@ from lifeline.samples import schema
 from lifeline.settings import Settings
 from lifeline.stack.jars import jetty_deb_path
 from lifeline.stack.manager import Stack
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CDC_PASSWORD = "cdc-Pw-6142"
-
-
-def free_port() -> int:
-    """A port in 50000-59999 that nothing listens on right now."""
-    for _ in range(200):
-        port = random.randint(50000, 59999)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 50000-59999")
 
 
 @dataclass

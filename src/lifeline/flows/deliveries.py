@@ -20,7 +20,7 @@ from lifeline.emit.dead_letter import DeadLetterSink
 from lifeline.emit.delivery_sink import DeliverySink, EventBatch
 from lifeline.errors import RecordError
 from lifeline.events.avro import EventCodec
-from lifeline.flows.skeleton import kafka_config
+from lifeline.flows.cdc import kafka_config
 from lifeline.settings import Settings
 
 STAGE = "deliveries"

@@ -23,19 +23,15 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 from bytewax.outputs import Sink
 
-from lifeline.capture.catalog import cdc_topics
 from lifeline.decode.change import DeadLetter
-from lifeline.decode.json_envelope import EnvelopeDecoder
 from lifeline.decode.records import KafkaRecord
-from lifeline.emit.dead_letter import DeadLetterSink
 from lifeline.emit.golden_sinks import GoldenCacheSink, LifecycleEventSink
 from lifeline.emit.redis_sink import CacheItem, RedisCacheSink
-from lifeline.flows.skeleton import group_rows, kafka_config
+from lifeline.flows.cdc import kafka_config, row_changes
 from lifeline.flows.stateful import stateful_flat_map
 from lifeline.golden.ownership import load_ownership
 from lifeline.golden.step import GoldenOutput, golden_step
 from lifeline.join.clusters import RESOLVER_KEY, cluster_step
-from lifeline.join.latest import latest_rows_step
 from lifeline.join.parties import party_step, route_parties, sample_party_model
 from lifeline.resolve import load_config
 from lifeline.settings import Settings
@@ -51,25 +47,13 @@ def build_golden_flow(
     dead_letter_sink: Sink[DeadLetter] | None = None,
 ) -> Dataflow:
     """Assemble the golden flow; sources and sinks can be swapped for tests."""
-    from lifeline.source.kafka_batch import KafkaBatchSource
-
-    config = kafka_config(settings)
     rules = load_ownership(settings.ownership_file)
     resolution = load_config(settings.resolution_file)
     model = sample_party_model(settings)
-    decoder = EnvelopeDecoder()
 
     flow = Dataflow("lifeline_golden")
-    batches = op.input(
-        "cdc_in", flow, source or KafkaBatchSource(config, cdc_topics(settings))
-    )
-    decoded = op.map("decode", batches, decoder.decode_batch)
-    dead = op.flat_map("dead_letters", decoded, lambda pair: pair[1])
-    grouped = op.flat_map("group_rows", decoded, lambda pair: group_rows(pair[0]))
-    row_changes = stateful_flat_map("latest_rows", grouped, latest_rows_step)
-    pieces = op.flat_map(
-        "route_parties", row_changes, lambda kv: route_parties(kv[1], model)
-    )
+    rows = row_changes(flow, settings, source, dead_letter_sink)
+    pieces = op.flat_map("route_parties", rows, lambda kv: route_parties(kv[1], model))
     parties = stateful_flat_map("parties", pieces, party_step(model))
     to_resolver = op.map("to_resolver", parties, lambda kv: (RESOLVER_KEY, kv[1]))
     clusters = stateful_flat_map("clusters", to_resolver, cluster_step(resolution))
@@ -79,7 +63,7 @@ def build_golden_flow(
 
     op.output(
         "rows_out",
-        op.map("rows", row_changes, lambda kv: kv[1]),
+        op.map("rows", rows, lambda kv: kv[1]),
         row_sink
         or RedisCacheSink(settings.redis.client_kwargs(), settings.cache_prefix),
     )
@@ -87,12 +71,8 @@ def build_golden_flow(
     op.output(
         "lifecycle_out",
         outputs,
-        event_sink or LifecycleEventSink(config, settings.topics.lifecycle),
-    )
-    op.output(
-        "dead_letter_out",
-        dead,
-        dead_letter_sink or DeadLetterSink(config, settings.topics.dead_letter),
+        event_sink
+        or LifecycleEventSink(kafka_config(settings), settings.topics.lifecycle),
     )
     return flow
 

@@ -1,0 +1,20 @@
+"""Ports for servers the tests start themselves."""
+
+from __future__ import annotations
+
+import random
+import socket
+
+
+def free_port(low: int = 50000, high: int = 59999) -> int:
+    """A port in ``low``-``high`` that nothing listens on right now."""
+    for _ in range(200):
+        port = random.randint(low, high)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    msg = f"no free port in {low}-{high}"
+    raise RuntimeError(msg)
