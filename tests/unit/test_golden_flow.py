@@ -53,6 +53,7 @@ def test_one_customer_in_two_systems_is_one_golden_record() -> None:
     assert record.record["legal_name"] == "Jane Doe"  # owned by the ERP
     assert record.record["given_name"] == "Jane"  # owned by identity
     assert record.record["login_email"] == "jane.doe@example.com"
+    assert record.record["billing_email"] == "jane.doe@example.com"  # trimmed
     assert record.record["credit_limit"] == "1500.00"
     events = [e for output in outputs for e in output.events]
     assert [type(e) for e in events] == [CustomerCreated, CustomerUpdated]

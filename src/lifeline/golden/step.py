@@ -110,7 +110,14 @@ def build_record(
         applied = rules.apply(sources, member.system, member.position.encode(), values)
         if member.ref in changed:
             conflicts.extend(applied.conflicts)
-    return rules.golden(sources), conflicts
+    record = rules.golden(sources)
+    for name in EMAIL_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str):
+            # The golden record carries the address in its canonical form, the
+            # form its email index is keyed by; sources keep what they sent.
+            record[name] = value.strip().lower() or None
+    return record, conflicts
 
 
 def _changed_refs(item: GoldenInput) -> set[str]:
