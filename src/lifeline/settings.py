@@ -48,6 +48,9 @@ class ConnectSettings(_Part):
     host: str = LOOPBACK
     port: int = 18083
     group_id: str = "lifeline-connect"
+    # Where the MySQL connector keeps its schema history, as a path on the
+    # Connect worker's machine; default: state/connect/history (local stack).
+    schema_history_dir: str | None = None
     heap: str = "384m"
     # Extra worker.properties entries in Java client terms (e.g. sasl.jaas.config
     # for a secured broker); they override Lifeline's defaults.
@@ -71,6 +74,10 @@ class PostgresSettings(_Part):
     # The role Debezium connects as; it needs REPLICATION and SELECT.
     cdc_user: str = "debezium"
     cdc_password: SecretStr = SecretStr("debezium")
+    # Where Kafka Connect reaches the database, when not where Lifeline does
+    # (e.g. a Docker service name); defaults to host and port.
+    connect_host: str | None = None
+    connect_port: int | None = None
 
     def dsn(self, *, admin: bool = True) -> str:
         """A libpq connection string for the admin or the CDC role."""
@@ -93,6 +100,9 @@ class MariaDBSettings(_Part):
     password: SecretStr = SecretStr("lifeline")
     cdc_user: str = "debezium"
     cdc_password: SecretStr = SecretStr("debezium")
+    # Where Kafka Connect reaches the database, when not where Lifeline does.
+    connect_host: str | None = None
+    connect_port: int | None = None
     server_id: int = 184054
     # Local-stack workaround, used only when Lifeline starts MariaDB itself:
     # Debezium 3.6.3's MySQL connector misdetects MariaDB 10.11 and sends

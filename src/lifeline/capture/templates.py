@@ -71,9 +71,15 @@ def placeholder_context(settings: Settings) -> dict[str, str]:
     context: dict[str, str] = {}
     _flatten(settings.model_dump(), "", context)
     context["state_dir"] = str(settings.state_path)
+    for name, db in (("postgres", settings.postgres), ("mariadb", settings.mariadb)):
+        # The address as Kafka Connect sees it (a Docker service, say).
+        context[f"{name}.connect_host"] = db.connect_host or db.host
+        context[f"{name}.connect_port"] = str(db.connect_port or db.port)
     context["mariadb.connector_server_id"] = str(settings.mariadb.server_id + 1)
     history = settings.state_path / "connect" / "history"
-    context["connect.schema_history_dir"] = str(history)
+    context["connect.schema_history_dir"] = (
+        settings.connect.schema_history_dir or str(history)
+    )
     return context
 
 
