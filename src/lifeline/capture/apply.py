@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from lifeline.capture.catalog import captured_tables
 from lifeline.capture.connect_client import ConnectClient, ConnectorState
-from lifeline.capture.templates import load_templates, render
+from lifeline.capture.templates import load_templates, placeholder_context, render
 from lifeline.settings import Settings
 from lifeline.stack.broker import create_topics
 
@@ -35,11 +36,12 @@ def apply_connectors(settings: Settings, timeout: float = 120.0) -> list[Applied
     topics = [table.topic for table in captured_tables(settings, templates)]
     create_topics(
         settings,
-        [*topics, settings.topics.dead_letter, settings.topics.lifecycle],
+        [*topics, *_lifeline_topics(settings)],
         partitions=settings.topics.partitions,
     )
-    if settings.connect.managed:
-        (settings.state_path / "connect" / "history").mkdir(parents=True, exist_ok=True)
+    if settings.connect.managed:  # the worker runs here: make its history folder
+        history = placeholder_context(settings)["connect.schema_history_dir"]
+        Path(history).mkdir(parents=True, exist_ok=True)
     client = ConnectClient(settings.connect.url)
     applied = []
     for template in templates:
@@ -53,6 +55,18 @@ def apply_connectors(settings: Settings, timeout: float = 120.0) -> list[Applied
         state = client.wait_running(template.name, timeout=timeout)
         applied.append(Applied(template.name, created, changed, state))
     return applied
+
+
+def _lifeline_topics(settings: Settings) -> list[str]:
+    """Topics Lifeline's own flows write: dead letters, events, deliveries."""
+    from lifeline.targets.config import DEAD_LETTER_TOPIC, EXCEPTION_TOPIC
+
+    return [
+        settings.topics.dead_letter,
+        settings.topics.lifecycle,
+        DEAD_LETTER_TOPIC,
+        EXCEPTION_TOPIC,
+    ]
 
 
 def _differs(current: dict[str, str], wanted: dict[str, str]) -> bool:
