@@ -171,6 +171,15 @@ class IdentityChanges:
             lambda c: c is not None and c["row"]["phone"] == phone,
         )
 
+    def link(self, user_id: str, system: str, external_id: str) -> None:
+        """Record that the user is ``system:external_id`` too, and commit."""
+        self.conn.execute(
+            "INSERT INTO external_ids (system, external_id, user_id)"
+            " VALUES (%s, %s, %s)",
+            (system, external_id, user_id),
+        )
+        self.conn.commit()
+
     def delete(self, user_id: str) -> LiveChange:
         """Delete a user (and its links) and commit."""
         self.conn.execute("DELETE FROM external_ids WHERE user_id=%s", (user_id,))

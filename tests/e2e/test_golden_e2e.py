@@ -96,3 +96,41 @@ def test_customer_in_both_systems_becomes_one_golden_record(
     kinds = [type(e).__name__ for e in _events_for(stack_settings, record.golden_id, 2)]
     assert kinds[0] == "CustomerCreated"
     assert "CustomerUpdated" in kinds
+
+
+def test_an_external_id_link_merges_two_golden_records(
+    stack_settings: Settings,
+) -> None:
+    tag = uuid.uuid4().hex[:10]
+    reader = CacheReader(
+        build_client(stack_settings.redis), stack_settings.cache_prefix
+    )
+    erp_ref, user_ref = f"erp:C-{tag}", f"identity:u-{tag}"
+    with (
+        mariadb_connection(stack_settings) as my,
+        postgres_connection(stack_settings) as pg,
+    ):
+        ErpChanges(stack_settings, my).insert(
+            f"C-{tag}", f"Link {tag} Ltd", f"billing.{tag}@example.com"
+        )
+        identity = IdentityChanges(stack_settings, pg)
+        identity.insert(f"u-{tag}", f"person.{tag}@example.org", "Lia", "Link")
+        apart = [
+            _wait_for(lambda ref=ref: reader.by_source_id(ref), lambda r: r is not None)
+            for ref in (erp_ref, user_ref)
+        ]
+        assert all(r is not None for r in apart), "records never reached the cache"
+        ids = {r.golden_id for r in apart if r is not None}
+        assert len(ids) == 2, "no shared key, yet already one record"
+        identity.link(f"u-{tag}", "erp", f"C-{tag}")
+        merged = _wait_for(
+            lambda: reader.by_source_id(user_ref),
+            lambda r: r is not None and set(r.source_ids) == {erp_ref, user_ref},
+        )
+    assert merged is not None
+    assert set(merged.source_ids) == {erp_ref, user_ref}
+    assert reader.by_source_id(erp_ref) == merged
+    (absorbed,) = ids - {merged.golden_id}
+    redirected = reader.by_golden_id(absorbed)
+    assert redirected is not None, "the absorbed golden id does not redirect"
+    assert redirected.golden_id == merged.golden_id

@@ -6,13 +6,14 @@ from typing import Any
 
 from bytewax.testing import TestingSink, TestingSource, run_main
 
-from lifeline.cache.updates import Delete, Upsert
+from lifeline.cache.updates import Delete, Merge, Upsert
 from lifeline.decode.records import KafkaRecord
 from lifeline.events.models import CustomerCreated, CustomerUpdated
 from lifeline.flows.golden import build_golden_flow
 from lifeline.golden.step import GoldenOutput
 from lifeline.settings import Settings
-from tests.factories import customer, user
+from tests import factories
+from tests.factories import customer, pg_source, user
 
 
 def run(batches: list[list[KafkaRecord]]) -> list[GoldenOutput]:
@@ -93,3 +94,63 @@ def test_deleting_the_only_member_deletes_the_golden_record() -> None:
     )
     assert final_upserts(outputs) == {}
     assert any(isinstance(u, Delete) for o in outputs for u in o.updates)
+
+
+def test_every_event_of_a_run_has_its_own_id() -> None:
+    outputs = run(
+        [
+            [customer(4, "jd@example.com", 100, name="Jane Doe")],
+            [
+                user("u-41", "jd@example.com", 5000),
+                user("u-42", "jd@example.com", 5001),
+            ],
+            [user("u-41", "elsewhere@example.org", 5002, op="u")],  # leaves the cluster
+            [user("u-42", "jd@example.com", 5003, op="d")],  # a member is deleted
+        ]
+    )
+    events = [e for output in outputs for e in output.events]
+    assert len(events) >= 4
+    ids = [e.event_id for e in events]
+    assert len(set(ids)) == len(ids), [type(e).__name__ for e in events]
+    for event in events:
+        assert event.lineage, f"{type(event).__name__} has no lineage"
+
+
+def external_id(user_id: str, customer_no: str, lsn: int) -> KafkaRecord:
+    row = {"system": "erp", "external_id": customer_no, "user_id": user_id}
+    payload = {
+        "before": None,
+        "after": row,
+        "op": "c",
+        "ts_ms": 1764800000200,
+        "source": pg_source("external_ids", lsn),
+    }
+    key = {"system": "erp", "external_id": customer_no}
+    return factories.record("identity.public.external_ids", key, payload)
+
+
+def test_a_merge_is_written_before_the_survivor_upsert_of_its_batch() -> None:
+    outputs = run(
+        [
+            [customer(5, "kim@example.com", 100, name="Kim Park")],
+            [user("u-5", "other@example.org", 5000)],  # no shared key: two records
+            [external_id("u-5", "C-5", 5001)],  # the user claims the customer
+        ]
+    )
+    merges = [
+        (output, update)
+        for output in outputs
+        for update in output.updates
+        if isinstance(update, Merge)
+    ]
+    assert merges, "the link did not merge the two golden records"
+    deletes = [u for o in outputs for u in o.updates if isinstance(u, Delete)]
+    for output, merge in merges:
+        (upsert,) = [
+            u
+            for u in output.updates
+            if isinstance(u, Upsert) and u.golden_id == merge.survivor
+        ]
+        assert upsert.version > merge.version
+        assert set(upsert.source_ids) == {"erp:C-5", "identity:u-5"}
+        assert not [d for d in deletes if d.golden_id in merge.absorbed]

@@ -17,14 +17,35 @@ from typing import Any
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from lifeline.errors import RetryableError
+from lifeline.errors import FatalError, RetryableError
+from lifeline.events.models import EVENT_MODELS
 from lifeline.settings import Settings
-from lifeline.targets import Dispatcher, load_targets
+from lifeline.targets import Dispatcher, TargetsConfig, load_targets
 from lifeline.targets.kafka_records import open_dispatcher
 
 logger = logging.getLogger(__name__)
 
 EventBatch = Sequence[Mapping[str, Any]]
+
+
+def check_event_types(config: TargetsConfig, path: object) -> None:
+    """Fail when a target or saga subscribes to an event type that does not exist.
+
+    Such a subscription would never match, and the target would silently
+    receive nothing.
+    """
+    known = set(EVENT_MODELS)
+    wanted = [(t.name, name) for t in config.targets for name in t.events]
+    wanted += [(saga.name, name) for saga in config.sagas for name in saga.events]
+    unknown = sorted(
+        {f"{route}: {name}" for route, name in wanted if name not in known}
+    )
+    if unknown:
+        msg = (
+            f"targets config {path}: unknown event types ({'; '.join(unknown)}); "
+            f"known: {', '.join(sorted(known))}"
+        )
+        raise FatalError(msg)
 
 
 class DeliverySink(DynamicSink[EventBatch]):
@@ -37,6 +58,7 @@ class DeliverySink(DynamicSink[EventBatch]):
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._config = load_targets(settings.targets_file)
+        check_event_types(self._config, settings.targets_file)
 
     def build(
         self, step_id: str, worker_index: int, worker_count: int

@@ -86,7 +86,7 @@ def _one(
         return  # the survivor's input carries the merge
     if not item.members:
         # Also without a previous record: the cache's guard ignores a stale one.
-        updates.append(Delete(gid, item.version))
+        updates.append(Delete(gid, _after_merge(item.version)))
         return
     record, found = build_record(rules, item.members, _changed_refs(item))
     conflicts.extend((gid, conflict) for conflict in found)
@@ -95,6 +95,15 @@ def _one(
         updates.append(Merge(gid, item.absorbed, item.version))
     updates.append(_upsert(gid, item, record))
     events.extend(_events(gid, item, previous, record))
+
+
+def _after_merge(version: str) -> str:
+    """A version just above the batch's merge version.
+
+    A merge raises the survivor's stored version to its own; the survivor's
+    upsert of the same batch must still apply after it.
+    """
+    return version + ".1"
 
 
 def build_record(
@@ -132,7 +141,7 @@ def _upsert(gid: str, item: GoldenInput, record: dict[str, Any]) -> Upsert:
     }
     return Upsert(
         gid,
-        item.version,
+        _after_merge(item.version),
         _jsonable(record),
         source_ids=tuple(member.ref for member in item.members),
         email_hashes=tuple(sorted(emails)),
@@ -148,17 +157,17 @@ def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lineage(item: GoldenInput) -> tuple[Lineage, ...]:
-    changed = _changed_refs(item) or {member.ref for member in item.members}
+    """The source changes behind this update: what makes event ids unique."""
+    causes = item.causes or item.members
     return tuple(
         Lineage(
-            system=member.system,
-            table=member.table,
-            row_id=member.ref.partition(":")[2],
-            position=member.position.encode(),
-            committed_at=from_millis(member.ts_ms),
+            system=cause.system,
+            table=cause.table,
+            row_id=cause.ref.partition(":")[2],
+            position=cause.position.encode(),
+            committed_at=from_millis(cause.ts_ms),
         )
-        for member in item.members
-        if member.ref in changed
+        for cause in causes
     )
 
 

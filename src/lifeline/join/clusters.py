@@ -15,7 +15,7 @@ the crash, and the cache's version guard makes the replay itself harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lifeline.decode.change import Row
 from lifeline.decode.position import SourcePosition
@@ -46,11 +46,23 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class Cause:
+    """A source change behind a golden record's update (for lineage and ids)."""
+
+    ref: str
+    system: str
+    table: str
+    position: SourcePosition
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class GoldenInput:
     """A golden record's members after a batch (no members: it is gone).
 
     ``absorbed`` lists golden ids merged into this one by the batch;
-    ``decisions`` and ``events`` say why, for the audit trail. An input with
+    ``decisions`` and ``events`` say why, for the audit trail; ``causes``
+    are the source changes behind it (its lineage). An input with
     ``merged_into`` set retires an absorbed id: the survivor's input carries
     the merge.
     """
@@ -62,6 +74,7 @@ class GoldenInput:
     decisions: tuple[ResolutionDecision, ...] = ()
     events: tuple[ClusterEvent, ...] = ()
     merged_into: str | None = None
+    causes: tuple[Cause, ...] = ()
 
 
 @dataclass(slots=True)
@@ -118,21 +131,57 @@ def _resolve(state: ClusterState, changes: list[PartyChange]) -> list[GoldenInpu
     refs = {change.change.ref for change in changes}
     for event in batch.events:
         refs.update(event.moved)
-    affected: set[str] = set()
+    touched: dict[str, set[str]] = {}  # golden id -> refs that entered or left
     for ref in refs:
         old = state.golden_of.pop(ref, None)
         new = state.resolver.golden_id(ref)
         if new is not None:
             state.golden_of[ref] = new
-        affected.update(gid for gid in (old, new) if gid is not None)
+        for gid in {old, new} - {None}:
+            touched.setdefault(str(gid), set()).add(ref)
     absorbed = _absorbed_by_survivor(batch.events)
-    affected.update(absorbed)
-    return [
-        _golden_input(
+    retired = {gid: survivor for survivor, ids in absorbed.items() for gid in ids}
+    causes = _causes(changes, batch.events, touched)
+    inputs = []
+    for gid in sorted(set(touched) | set(absorbed) | set(retired)):
+        if gid in retired:
+            inputs.append(GoldenInput(gid, version, (), merged_into=retired[gid]))
+            continue
+        item = _golden_input(
             state, gid, version, absorbed.get(gid, ()), batch.decisions, batch.events
         )
-        for gid in sorted(affected)
-    ]
+        inputs.append(replace(item, causes=causes.get(gid, ())))
+    return inputs
+
+
+def _causes(
+    changes: list[PartyChange],
+    events: tuple[ClusterEvent, ...],
+    touched: dict[str, set[str]],
+) -> dict[str, tuple[Cause, ...]]:
+    """For each golden id, the batch's changes that changed it.
+
+    A change causes a golden id's update when its record entered or left
+    that golden id, or when it triggered a merge or split involving it.
+    """
+    by_ref = {
+        change.change.ref: Cause(
+            change.change.ref,
+            change.change.system,
+            change.table,
+            change.position,
+            change.ts_ms,
+        )
+        for change in changes
+    }
+    refs_of = {gid: set(refs) for gid, refs in touched.items()}
+    for event in events:
+        for gid in (event.survivor, *event.absorbed, *event.created):
+            refs_of.setdefault(gid, set()).add(event.trigger)
+    return {
+        gid: tuple(by_ref[ref] for ref in sorted(refs) if ref in by_ref)
+        for gid, refs in refs_of.items()
+    }
 
 
 def _absorbed_by_survivor(
