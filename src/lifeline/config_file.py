@@ -28,16 +28,42 @@ def validation_problems(exc: ValidationError) -> str:
     )
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a mapping key given twice.
+
+    Plain YAML keeps the last of two equal keys, silently: in a config file
+    that hides a mistake (a threshold set twice, say).
+    """
+
+
+def _unique_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            line = key_node.start_mark.line + 1
+            msg = f"duplicate key '{key}' (line {line})"
+            raise yaml.constructor.ConstructorError(
+                None, None, msg, key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping
+)
+
+
 def read_mapping(
-    path: Path,
-    what: str,
-    *,
-    error: type[FatalError] = FatalError,
-    loader: type[yaml.SafeLoader] = yaml.SafeLoader,
+    path: Path, what: str, *, error: type[FatalError] = FatalError
 ) -> dict[str, Any]:
-    """The YAML mapping in ``path``; an empty file is an empty mapping."""
+    """The YAML mapping in ``path``; an empty file is an empty mapping.
+
+    Duplicate keys, unreadable files and invalid YAML raise ``error``.
+    """
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - SafeLoader subclasses only
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except OSError as exc:
         msg = f"{what} {path}: cannot read it: {exc}"
         raise error(msg) from exc

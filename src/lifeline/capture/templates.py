@@ -77,8 +77,8 @@ def placeholder_context(settings: Settings) -> dict[str, str]:
         context[f"{name}.connect_port"] = str(db.connect_port or db.port)
     context["mariadb.connector_server_id"] = str(settings.mariadb.server_id + 1)
     history = settings.state_path / "connect" / "history"
-    context["connect.schema_history_dir"] = (
-        settings.connect.schema_history_dir or str(history)
+    context["connect.schema_history_dir"] = settings.connect.schema_history_dir or str(
+        history
     )
     return context
 

@@ -19,9 +19,8 @@ that list that system, and no field is fed by two tables of one system.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -122,36 +121,13 @@ def _source_problems(
     return problems
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a mapping key given twice."""
-
-
-def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> Any:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            line = key_node.start_mark.line + 1
-            msg = f"duplicate key '{key}' (line {line})"
-            raise yaml.constructor.ConstructorError(
-                None, None, msg, key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping
-)
-
-
 def load_ownership_config(path: Path) -> OwnershipConfig:
     """Read and validate an ownership file.
 
     Raises :class:`~lifeline.errors.FatalError` naming the file and every
     problem found (each naming its field or source).
     """
-    raw = config_file.read_mapping(path, "ownership config", loader=_UniqueKeyLoader)
+    raw = config_file.read_mapping(path, "ownership config")
     return config_file.validate(OwnershipConfig, raw, "ownership config", str(path))
 
 
