@@ -53,7 +53,7 @@ def decimal_bytes(value: str, scale: int = 2) -> str:
     return base64.b64encode(unscaled.to_bytes(size, "big", signed=True)).decode()
 
 
-def _envelope_schema(name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
+def envelope_schema(name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
     row = {
         "type": "struct",
         "fields": columns,
@@ -127,7 +127,7 @@ def record(
     if columns is None:
         value = orjson.dumps(payload)
     else:
-        schema = _envelope_schema(topic, columns)
+        schema = envelope_schema(topic, columns)
         value = orjson.dumps({"schema": schema, "payload": payload})
     return KafkaRecord(topic, 0, offset, key_bytes, value)
 

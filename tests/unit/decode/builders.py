@@ -11,6 +11,7 @@ import orjson
 from fastavro import parse_schema, schemaless_writer
 
 from lifeline.decode.records import KafkaRecord
+from tests.factories import envelope_schema
 
 Json = dict[str, Any]
 
@@ -43,27 +44,6 @@ def unscaled_bytes(value: Decimal, scale: int) -> bytes:
     unscaled = int(value.scaleb(scale, Context(prec=MAX_PREC)))
     size = max(1, (unscaled.bit_length() + 8) // 8)
     return unscaled.to_bytes(size, "big", signed=True)
-
-
-def envelope_schema(topic: str, columns: list[Json]) -> Json:
-    row = {
-        "type": "struct",
-        "fields": columns,
-        "optional": True,
-        "name": f"{topic}.Value",
-    }
-    return {
-        "type": "struct",
-        "fields": [
-            {**row, "field": "before"},
-            {**row, "field": "after"},
-            {"type": "struct", "fields": [], "optional": False, "field": "source"},
-            {"type": "string", "optional": False, "field": "op"},
-            {"type": "int64", "optional": True, "field": "ts_ms"},
-        ],
-        "optional": False,
-        "name": f"{topic}.Envelope",
-    }
 
 
 def key_schema(topic: str, columns: list[Json]) -> Json:
