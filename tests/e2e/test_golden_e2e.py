@@ -134,3 +134,47 @@ def test_an_external_id_link_merges_two_golden_records(
     redirected = reader.by_golden_id(absorbed)
     assert redirected is not None, "the absorbed golden id does not redirect"
     assert redirected.golden_id == merged.golden_id
+
+
+def test_order_invoice_and_failed_payment_make_the_customer_past_due(
+    stack_settings: Settings,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    reader = CacheReader(
+        build_client(stack_settings.redis), stack_settings.cache_prefix
+    )
+    with mariadb_connection(stack_settings) as conn:
+        created = ErpChanges(stack_settings, conn).insert(
+            f"C-{tag}", f"Payer {tag} Ltd", f"payer.{tag}@example.com"
+        )
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO orders (order_no, customer_id, currency, total)"
+                " VALUES (%s, %s, 'EUR', 120.00)",
+                (f"O-{tag}", created.row_id),
+            )
+            order_id = cur.lastrowid
+            cur.execute(
+                "INSERT INTO invoices (invoice_no, customer_id, order_id, status,"
+                " currency, amount, issued_on, due_on)"
+                " VALUES (%s, %s, %s, 'posted', 'EUR', 120.00, CURDATE(),"
+                " CURDATE() + INTERVAL 30 DAY)",
+                (f"I-{tag}", created.row_id, order_id),
+            )
+            invoice_id = cur.lastrowid
+            cur.execute(
+                "INSERT INTO payments (invoice_id, amount, status, method,"
+                " failure_reason, paid_at) VALUES (%s, 120.00, 'failed', 'card',"
+                " 'declined', NOW(3))",
+                (invoice_id,),
+            )
+        conn.commit()
+    record = _wait_for(
+        lambda: reader.by_source_id(f"erp:C-{tag}"),
+        lambda r: r is not None and r.stage == "past_due",
+    )
+    assert record is not None
+    assert record.stage == "past_due"
+    kinds = {type(e).__name__ for e in _events_for(stack_settings, record.golden_id, 6)}
+    assert {"OrderPlaced", "InvoicePosted", "PaymentFailed"} <= kinds
+    assert "LifecycleStageChanged" in kinds

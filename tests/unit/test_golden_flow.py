@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from bytewax.testing import TestingSink, TestingSource, run_main
 
 from lifeline.cache.updates import Delete, Merge, Upsert
@@ -13,7 +14,7 @@ from lifeline.flows.golden import build_golden_flow
 from lifeline.golden.step import GoldenOutput
 from lifeline.settings import Settings
 from tests import factories
-from tests.factories import customer, pg_source, user
+from tests.factories import customer, mysql_source, pg_source, user
 
 
 def run(batches: list[list[KafkaRecord]]) -> list[GoldenOutput]:
@@ -154,3 +155,94 @@ def test_a_merge_is_written_before_the_survivor_upsert_of_its_batch() -> None:
         assert upsert.version > merge.version
         assert set(upsert.source_ids) == {"erp:C-5", "identity:u-5"}
         assert not [d for d in deletes if d.golden_id in merge.absorbed]
+
+
+def erp_row(table: str, row: dict[str, object], pos: int) -> KafkaRecord:
+    payload = {
+        "before": None,
+        "after": row,
+        "op": "c",
+        "ts_ms": 1764800000200,
+        "source": mysql_source(table, pos),
+    }
+    return factories.record(f"erp.erp.{table}", {"id": row["id"]}, payload)
+
+
+@pytest.mark.parametrize("payment_first", [False, True])
+def test_orders_invoices_and_payments_publish_events_and_move_the_stage(
+    payment_first: bool,
+) -> None:
+    order = {
+        "id": 70,
+        "order_no": "O-70",
+        "customer_id": 7,
+        "status": "open",
+        "currency": "EUR",
+        "total": "99.50",
+    }
+    invoice = {
+        "id": 71,
+        "invoice_no": "I-71",
+        "customer_id": 7,
+        "order_id": 70,
+        "status": "posted",
+        "currency": "EUR",
+        "amount": "99.50",
+        "issued_on": 20000,
+        "due_on": 20030,
+    }
+    failed = {
+        "id": 72,
+        "invoice_id": 71,
+        "amount": "99.50",
+        "status": "failed",
+        "method": "card",
+        "failure_reason": "declined",
+    }
+    outputs = run(
+        [
+            # the order arrives before its customer: it waits for the customer
+            [erp_row("orders", order, 200)],
+            [customer(7, "buyer@example.com", 100, name="Bo Buyer")],
+            [erp_row("invoices", invoice, 300)],
+            [erp_row("payments", failed, 400)],
+        ]
+    )
+    events = [e for output in outputs for e in output.events]
+    kinds = [type(e).__name__ for e in events]
+    for kind in ("OrderPlaced", "InvoicePosted", "PaymentFailed"):
+        assert kinds.count(kind) == 1, kinds
+    stages = [
+        (e.from_stage, e.to_stage)  # type: ignore[attr-defined]
+        for e in events
+        if type(e).__name__ == "LifecycleStageChanged"
+    ]
+    assert stages == [("prospect", "onboarding"), ("onboarding", "past_due")]
+    (record,) = final_upserts(outputs).values()
+    assert record.stage == "past_due"
+    assert len({e.event_id for e in events}) == len(events)
+
+
+def test_every_cache_update_of_a_golden_id_has_a_newer_version() -> None:
+    order = {
+        "id": 80,
+        "order_no": "O-80",
+        "customer_id": 8,
+        "status": "open",
+        "currency": "EUR",
+        "total": "10.00",
+    }
+    outputs = run(
+        [
+            [customer(8, "v@example.com", 100, name="Val Vers")],
+            [erp_row("orders", order, 200)],  # a batch of commercial rows only
+        ]
+    )
+    versions: dict[str, list[str]] = {}
+    for output in outputs:
+        for update in output.updates:
+            if isinstance(update, Upsert):
+                versions.setdefault(update.golden_id, []).append(update.version)
+    (seen,) = versions.values()
+    assert len(seen) == 2
+    assert seen[0] < seen[1], "the cache would drop the second update as stale"

@@ -16,11 +16,13 @@ derives each golden record from its members by the source-of-truth rules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
+from bytewax.operators import KeyedStream
 from bytewax.outputs import Sink
 
 from lifeline.decode.change import DeadLetter
@@ -32,7 +34,14 @@ from lifeline.flows.stateful import stateful_flat_map
 from lifeline.golden.ownership import load_ownership
 from lifeline.golden.step import GoldenOutput, golden_step
 from lifeline.join.clusters import RESOLVER_KEY, cluster_step
-from lifeline.join.parties import party_step, route_parties, sample_party_model
+from lifeline.join.commerce import is_commerce
+from lifeline.join.latest import RowChange
+from lifeline.join.parties import (
+    PartyChange,
+    party_step,
+    route_parties,
+    sample_party_model,
+)
 from lifeline.resolve import load_config
 from lifeline.settings import Settings
 
@@ -55,7 +64,17 @@ def build_golden_flow(
     rows = row_changes(flow, settings, source, dead_letter_sink)
     pieces = op.flat_map("route_parties", rows, lambda kv: route_parties(kv[1], model))
     parties = stateful_flat_map("parties", pieces, party_step(model))
-    to_resolver = op.map("to_resolver", parties, lambda kv: (RESOLVER_KEY, kv[1]))
+    erp = settings.topics.erp_prefix
+    commerce = op.filter_map(
+        "commerce",
+        rows,
+        lambda kv: _to_resolver([c for c in kv[1] if is_commerce(c, erp)]),
+    )
+    to_resolver: KeyedStream[list[PartyChange | RowChange]] = op.merge(
+        "to_resolver",
+        op.filter_map("parties_to_resolver", parties, lambda kv: _to_resolver(kv[1])),
+        commerce,
+    )
     clusters = stateful_flat_map("clusters", to_resolver, cluster_step(resolution))
     inputs = op.flat_map("by_golden_id", clusters, _unpack)
     golden = stateful_flat_map("golden", inputs, golden_step(rules))
@@ -75,6 +94,13 @@ def build_golden_flow(
         or LifecycleEventSink(kafka_config(settings), settings.topics.lifecycle),
     )
     return flow
+
+
+def _to_resolver(
+    items: Sequence[PartyChange | RowChange],
+) -> tuple[str, list[PartyChange | RowChange]] | None:
+    """Route to the single resolver key (None: nothing to send)."""
+    return (RESOLVER_KEY, list(items)) if items else None
 
 
 def _unpack(kv: tuple[str, Any]) -> Any:

@@ -23,9 +23,12 @@ from lifeline.events.models import (
     CustomerSplit,
     CustomerUpdated,
     LifecycleEvent,
+    LifecycleStage,
     Lineage,
     from_millis,
 )
+from lifeline.golden.facts import apply_facts
+from lifeline.golden.lifecycle import INITIAL_STAGE
 from lifeline.golden.ownership import Conflict, FieldSources, OwnershipRules
 from lifeline.join.clusters import GoldenInput, Member
 
@@ -46,6 +49,7 @@ class GoldenState:
     """The records of one key group as last emitted."""
 
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stages: dict[str, LifecycleStage] = field(default_factory=dict)
 
 
 def golden_step(
@@ -82,6 +86,7 @@ def _one(
 ) -> None:
     gid = item.golden_id
     previous = state.records.pop(gid, None)
+    stage = state.stages.pop(gid, INITIAL_STAGE)
     if item.merged_into is not None:
         return  # the survivor's input carries the merge
     if not item.members:
@@ -93,8 +98,11 @@ def _one(
     state.records[gid] = record
     if item.absorbed:
         updates.append(Merge(gid, item.absorbed, item.version))
-    updates.append(_upsert(gid, item, record))
     events.extend(_events(gid, item, previous, record))
+    stage, fact_events = apply_facts(gid, stage, item.facts)
+    events.extend(fact_events)
+    state.stages[gid] = stage
+    updates.append(_upsert(gid, item, record, stage))
 
 
 def _after_merge(version: str) -> str:
@@ -133,7 +141,9 @@ def _changed_refs(item: GoldenInput) -> set[str]:
     return {decision.ref for decision in item.decisions}
 
 
-def _upsert(gid: str, item: GoldenInput, record: dict[str, Any]) -> Upsert:
+def _upsert(
+    gid: str, item: GoldenInput, record: dict[str, Any], stage: LifecycleStage
+) -> Upsert:
     emails = {
         email_hash(value)
         for value in (*(record.get(f) for f in EMAIL_FIELDS), *_member_emails(item))
@@ -145,6 +155,7 @@ def _upsert(gid: str, item: GoldenInput, record: dict[str, Any]) -> Upsert:
         _jsonable(record),
         source_ids=tuple(member.ref for member in item.members),
         email_hashes=tuple(sorted(emails)),
+        stage=stage.value,
     )
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 
 from lifeline.decode.change import Row
 from lifeline.decode.position import SourcePosition
+from lifeline.join.commerce import CommerceState, Fact, facts_of, settle
+from lifeline.join.latest import RowChange
 from lifeline.join.parties import PartyChange
 from lifeline.join.shards import group_by_key_group
 from lifeline.resolve import (
@@ -75,6 +77,7 @@ class GoldenInput:
     events: tuple[ClusterEvent, ...] = ()
     merged_into: str | None = None
     causes: tuple[Cause, ...] = ()
+    facts: tuple[Fact, ...] = ()
 
 
 @dataclass(slots=True)
@@ -85,6 +88,8 @@ class ClusterState:
     members: dict[str, Member] = field(default_factory=dict)
     golden_of: dict[str, str] = field(default_factory=dict)
     sequence: int = 0
+    commerce: CommerceState = field(default_factory=CommerceState)
+    customer_refs: dict[str, str] = field(default_factory=dict)  # row id -> ref
 
 
 def version_string(sequence: int) -> str:
@@ -95,25 +100,37 @@ def version_string(sequence: int) -> str:
 def cluster_step(
     config: ResolutionConfig = DEFAULT_CONFIG,
 ) -> Callable[
-    [ClusterState | None, list[PartyChange]],
+    [ClusterState | None, list[PartyChange | RowChange]],
     tuple[ClusterState, list[list[tuple[str, list[GoldenInput]]]]],
 ]:
     """A Bytewax ``stateful_flat_map`` mapper over the single resolver key."""
 
     def step(
-        state: ClusterState | None, changes: list[PartyChange]
+        state: ClusterState | None, items: list[PartyChange | RowChange]
     ) -> tuple[ClusterState, list[list[tuple[str, list[GoldenInput]]]]]:
         clusters = state if state is not None else ClusterState(Resolver(config))
-        inputs = _resolve(clusters, changes)
+        changes = [item for item in items if isinstance(item, PartyChange)]
+        facts = [
+            fact
+            for item in items
+            if isinstance(item, RowChange)
+            for fact in facts_of(clusters.commerce, item)
+        ]
+        # Every input advances the version sequence, commercial rows included.
+        clusters.sequence += len(items) - len(changes)
+        inputs = _resolve(clusters, changes, facts)
         grouped = group_by_key_group(inputs, lambda item: item.golden_id)
         return clusters, [grouped] if grouped else []
 
     return step
 
 
-def _resolve(state: ClusterState, changes: list[PartyChange]) -> list[GoldenInput]:
+def _resolve(
+    state: ClusterState, changes: list[PartyChange], facts: list[Fact]
+) -> list[GoldenInput]:
     for change in changes:
         ref = change.change.ref
+        _track_customer_row(state, change)
         if isinstance(change.change, RecordDelete) or change.row is None:
             state.members.pop(ref, None)
         else:
@@ -142,6 +159,18 @@ def _resolve(state: ClusterState, changes: list[PartyChange]) -> list[GoldenInpu
     absorbed = _absorbed_by_survivor(batch.events)
     retired = {gid: survivor for survivor, ids in absorbed.items() for gid in ids}
     causes = _causes(changes, batch.events, touched)
+    golden_of_customer = (
+        {
+            row_id: gid
+            for row_id, ref in state.customer_refs.items()
+            if (gid := state.golden_of.get(ref)) is not None
+        }
+        if facts or state.commerce.pending
+        else {}
+    )
+    ready = settle(state.commerce, facts, golden_of_customer)
+    for gid in ready:
+        touched.setdefault(gid, set())
     inputs = []
     for gid in sorted(set(touched) | set(absorbed) | set(retired)):
         if gid in retired:
@@ -150,8 +179,30 @@ def _resolve(state: ClusterState, changes: list[PartyChange]) -> list[GoldenInpu
         item = _golden_input(
             state, gid, version, absorbed.get(gid, ()), batch.decisions, batch.events
         )
-        inputs.append(replace(item, causes=causes.get(gid, ())))
+        fact_causes = tuple(_fact_cause(fact) for fact in ready.get(gid, ()))
+        inputs.append(
+            replace(
+                item,
+                causes=causes.get(gid, ()) + fact_causes,
+                facts=tuple(ready.get(gid, ())),
+            )
+        )
     return inputs
+
+
+def _track_customer_row(state: ClusterState, change: PartyChange) -> None:
+    """Keep the ERP customer row id -> party ref map commercial rows need."""
+    if change.table != "customers" or change.row is None:
+        return
+    row_id = change.row.get("id")
+    if row_id is not None:
+        state.customer_refs[str(row_id)] = change.change.ref
+
+
+def _fact_cause(fact: Fact) -> Cause:
+    change = fact.change
+    ref = f"{change.system}:{change.row_id}"
+    return Cause(ref, change.system, change.table, change.position, change.ts_ms)
 
 
 def _causes(
