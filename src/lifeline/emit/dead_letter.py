@@ -22,10 +22,11 @@ from lifeline.errors import RetryableError
 logger = logging.getLogger(__name__)
 
 
-def encode_dead_letter(dead: DeadLetter) -> bytes:
-    """The JSON value of a dead-letter record."""
+def encode_dead_letter(dead: DeadLetter, flow: str = "") -> bytes:
+    """The JSON value of a dead-letter record; ``flow`` names the dataflow."""
     return dumps(
         {
+            "flow": flow,
             "topic": dead.coordinates.topic,
             "partition": dead.coordinates.partition,
             "offset": dead.coordinates.offset,
@@ -41,22 +42,28 @@ def encode_dead_letter(dead: DeadLetter) -> bytes:
 
 
 class DeadLetterSink(DynamicSink[DeadLetter]):
-    """Produces every DeadLetter to ``topic``."""
+    """Produces every DeadLetter to ``topic``, naming the ``flow`` that failed.
 
-    def __init__(self, config: Mapping[str, str], topic: str) -> None:
+    Several flows read the same topics; each dead-letters a bad record it
+    reads, and the flow name tells those records apart.
+    """
+
+    def __init__(self, config: Mapping[str, str], topic: str, flow: str = "") -> None:
         self._config = dict(config)
         self._topic = topic
+        self._flow = flow
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
         """Open this worker's producer."""
         producer = Producer({"enable.idempotence": "true", **self._config})
-        return _Partition(producer, self._topic)
+        return _Partition(producer, self._topic, self._flow)
 
 
 class _Partition(StatelessSinkPartition[DeadLetter]):
-    def __init__(self, producer: Producer, topic: str) -> None:
+    def __init__(self, producer: Producer, topic: str, flow: str) -> None:
         self._producer = producer
         self._topic = topic
+        self._flow = flow
 
     def write_batch(self, items: list[DeadLetter]) -> None:
         for dead in items:
@@ -69,8 +76,9 @@ class _Partition(StatelessSinkPartition[DeadLetter]):
             self._producer.produce(
                 self._topic,
                 key=dead.key,
-                value=encode_dead_letter(dead),
+                value=encode_dead_letter(dead, self._flow),
                 headers={
+                    "lifeline.flow": self._flow,
                     "lifeline.stage": dead.stage,
                     "lifeline.kind": dead.kind,
                     "lifeline.source": str(dead.coordinates),

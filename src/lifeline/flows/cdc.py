@@ -66,7 +66,8 @@ def row_changes(
     op.output(
         "dead_letter_out",
         dead,
-        dead_letter_sink or DeadLetterSink(config, settings.topics.dead_letter),
+        dead_letter_sink
+        or DeadLetterSink(config, settings.topics.dead_letter, flow.flow_id),
     )
     grouped = op.flat_map("group_rows", decoded, lambda pair: group_rows(pair[0]))
     return stateful_flat_map("latest_rows", grouped, latest_rows_step)

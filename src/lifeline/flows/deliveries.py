@@ -93,6 +93,7 @@ def build_delivery_flow(
     op.output(
         "dead_letter_out",
         op.flat_map("dead", read, lambda pair: pair[1]),
-        dead_letter_sink or DeadLetterSink(config, settings.topics.dead_letter),
+        dead_letter_sink
+        or DeadLetterSink(config, settings.topics.dead_letter, flow.flow_id),
     )
     return flow
