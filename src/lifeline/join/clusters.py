@@ -159,15 +159,11 @@ def _resolve(
     absorbed = _absorbed_by_survivor(batch.events)
     retired = {gid: survivor for survivor, ids in absorbed.items() for gid in ids}
     causes = _causes(changes, batch.events, touched)
-    golden_of_customer = (
-        {
-            row_id: gid
-            for row_id, ref in state.customer_refs.items()
-            if (gid := state.golden_of.get(ref)) is not None
-        }
-        if facts or state.commerce.pending
-        else {}
-    )
+
+    def golden_of_customer(row_id: str) -> str | None:
+        ref = state.customer_refs.get(row_id)
+        return None if ref is None else state.golden_of.get(ref)
+
     ready = settle(state.commerce, facts, golden_of_customer)
     for gid in ready:
         touched.setdefault(gid, set())

@@ -14,6 +14,7 @@ payment received or failed is a payment row that appears with that status.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lifeline.decode.change import Row
@@ -87,17 +88,24 @@ def _customer(row: Row) -> str:
 
 
 def settle(
-    state: CommerceState, facts: list[Fact], golden_of_customer: dict[str, str]
+    state: CommerceState,
+    facts: list[Fact],
+    golden_of_customer: Callable[[str], str | None],
 ) -> dict[str, list[Fact]]:
-    """Facts by golden id; facts of unknown customers wait in ``pending``."""
+    """Facts by golden id; facts of unknown customers wait in ``pending``.
+
+    ``golden_of_customer`` maps an ERP customer row id to its golden id (or
+    None while the customer is unknown); waiting facts are retried each call.
+    """
     ready: dict[str, list[Fact]] = {}
     for fact in facts:
-        gid = golden_of_customer.get(fact.customer_row)
+        gid = golden_of_customer(fact.customer_row)
         if gid is None:
             state.pending.setdefault(fact.customer_row, []).append(fact)
         else:
             ready.setdefault(gid, []).append(fact)
-    for customer_row in [c for c in state.pending if c in golden_of_customer]:
-        gid = golden_of_customer[customer_row]
-        ready.setdefault(gid, []).extend(state.pending.pop(customer_row))
+    for customer_row in list(state.pending):
+        gid = golden_of_customer(customer_row)
+        if gid is not None:
+            ready.setdefault(gid, []).extend(state.pending.pop(customer_row))
     return ready
