@@ -23,7 +23,10 @@ from lifeline.cache import (
     Retrier,
     build_client,
 )
+from lifeline.decode.position import MYSQL, SourcePosition
+from lifeline.emit.redis_sink import RedisCacheSink
 from lifeline.errors import FatalError, RetryableError
+from lifeline.join.latest import RowChange
 from lifeline.settings import RedisSettings, Settings
 from lifeline.stack.redis_server import RedisServer
 from tests.cache.conftest import make_settings, make_state_dir, new_prefix
@@ -193,6 +196,45 @@ def test_an_outage_is_waited_out_and_counted(
     finally:
         server.start()
         client.close()
+
+
+def test_the_row_sink_waits_out_an_outage_and_writes_the_whole_batch(
+    password_server: tuple[Settings, RedisServer],
+) -> None:
+    settings, server = password_server
+    fast = _with(settings.redis, retry_initial_delay=0.05, retry_max_delay=0.5)
+    prefix = new_prefix()
+    part = RedisCacheSink(fast, prefix).build("rows", 0, 1)
+    rows = [
+        RowChange(
+            "erp",
+            "customers",
+            str(n),
+            None,
+            {"id": n},
+            SourcePosition(MYSQL, (1, 100 + n, 0)),
+            0,
+        )
+        for n in range(3)
+    ]
+    server.stop()
+    thread = threading.Thread(target=lambda: part.write_batch([rows]))
+    try:
+        thread.start()
+        time.sleep(1.0)
+        assert thread.is_alive()  # waiting, not dropping the batch
+        server.start()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        client = build_client(settings.redis)
+        stored = [
+            client.hget(f"{prefix}:row:erp:customers:{n}", "row") for n in range(3)
+        ]
+        assert all(value is not None for value in stored), stored
+        client.close()
+    finally:
+        server.start()
+        part.close()
 
 
 def test_the_wait_is_bounded(password_server: tuple[Settings, RedisServer]) -> None:

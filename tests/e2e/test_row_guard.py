@@ -27,7 +27,7 @@ def test_replayed_and_older_writes_never_regress_a_row(
     stack_settings: Settings,
 ) -> None:
     prefix = f"guard{uuid.uuid4().hex[:8]}"
-    sink = RedisCacheSink(stack_settings.redis.client_kwargs(), prefix)
+    sink = RedisCacheSink(stack_settings.redis, prefix)
     part = sink.build("cache_out", 0, 1)
     client = redis.Redis(**stack_settings.redis.client_kwargs())
     key = f"{prefix}:row:erp:customers:1"

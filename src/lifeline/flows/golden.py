@@ -83,8 +83,7 @@ def build_golden_flow(
     op.output(
         "rows_out",
         op.map("rows", rows, lambda kv: kv[1]),
-        row_sink
-        or RedisCacheSink(settings.redis.client_kwargs(), settings.cache_prefix),
+        row_sink or RedisCacheSink(settings.redis, settings.cache_prefix),
     )
     op.output("golden_cache_out", outputs, golden_sink or GoldenCacheSink(settings))
     op.output(

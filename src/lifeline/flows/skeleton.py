@@ -59,7 +59,6 @@ def build_flow(
     op.output(
         "cache_out",
         to_cache,
-        cache_sink
-        or RedisCacheSink(settings.redis.client_kwargs(), settings.cache_prefix),
+        cache_sink or RedisCacheSink(settings.redis, settings.cache_prefix),
     )
     return flow
