@@ -3,7 +3,8 @@
 The stack (broker, Kafka Connect with Debezium, PostgreSQL, MariaDB, Redis)
 and the skeleton and golden dataflows start once, on first use by a test marked
 ``stack``, and stop at the end of the session. Tests use unique keys.
-Set ``LIFELINE_TEST_KEEP_STACK=1`` to leave it running for a faster rerun.
+Set ``LIFELINE_TEST_KEEP_STACK=1`` to leave it running for a faster rerun,
+and ``LIFELINE_TEST_SLOT=N`` to run beside another checkout's suite.
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# LIFELINE_TEST_SLOT=N (default 0) shifts every port by 10*N and uses its
+# own state directory, so several checkouts can run the suite side by side.
+SLOT = int(os.environ.get("LIFELINE_TEST_SLOT", "0"))
+_SHIFT = 10 * SLOT
+
 TEST_ENV = {
-    "LIFELINE_STATE_DIR": str(ROOT / "state" / "test-stack"),
+    "LIFELINE_STATE_DIR": str(
+        ROOT / "state" / ("test-stack" if SLOT == 0 else f"test-stack-{SLOT}")
+    ),
     "LIFELINE_CONNECTORS_DIR": str(ROOT / "connectors"),
-    "LIFELINE_BROKER__PORT": "29092",
-    "LIFELINE_CONNECT__PORT": "28083",
-    "LIFELINE_CONNECT__GROUP_ID": "lifeline-connect-test",
-    "LIFELINE_POSTGRES__PORT": "25432",
-    "LIFELINE_MARIADB__PORT": "23306",
-    "LIFELINE_REDIS__PORT": "26379",
+    "LIFELINE_BROKER__PORT": str(29092 + _SHIFT),
+    "LIFELINE_CONNECT__PORT": str(28083 + _SHIFT),
+    "LIFELINE_CONNECT__GROUP_ID": f"lifeline-connect-test-{SLOT}",
+    "LIFELINE_POSTGRES__PORT": str(25432 + _SHIFT),
+    "LIFELINE_MARIADB__PORT": str(23306 + _SHIFT),
+    "LIFELINE_REDIS__PORT": str(26379 + _SHIFT),
     "LIFELINE_CACHE_PREFIX": "lltest",
 }
 
