@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -221,6 +222,45 @@ def test_orders_invoices_and_payments_publish_events_and_move_the_stage(
     (record,) = final_upserts(outputs).values()
     assert record.stage == "past_due"
     assert len({e.event_id for e in events}) == len(events)
+
+
+def _commerce_batches(n: int) -> list[list[KafkaRecord]]:
+    """A customer, an order, its invoice and a failed payment, in source order."""
+    order = {"id": n, "order_no": f"O-{n}", "customer_id": n, "status": "open"}
+    order |= {"currency": "EUR", "total": "10.00"}
+    invoice = {"id": n + 1, "invoice_no": f"I-{n}", "customer_id": n}
+    invoice |= {"order_id": n, "status": "posted", "currency": "EUR"}
+    invoice |= {"amount": "10.00", "issued_on": 20000, "due_on": 20030}
+    failed = {"id": n + 2, "invoice_id": n + 1, "amount": "10.00"}
+    failed |= {"status": "failed", "method": "card", "failure_reason": "declined"}
+    return [
+        [customer(n, f"late{n}@example.com", 100, name="Lee Late")],
+        [erp_row("orders", order, 200)],
+        [erp_row("invoices", invoice, 300)],
+        [erp_row("payments", failed, 400)],
+    ]
+
+
+@pytest.mark.parametrize(
+    "order",
+    sorted(set(itertools.permutations(range(4)))),
+    ids=lambda order: "".join(map(str, order)),
+)
+def test_the_stage_does_not_depend_on_the_order_topics_are_read_in(
+    order: tuple[int, ...],
+) -> None:
+    batches = _commerce_batches(90)
+    outputs = run([batches[i] for i in order] + [batches[order[0]]])
+    (record,) = final_upserts(outputs).values()
+    assert record.stage == "past_due"
+    stage_events = [
+        e
+        for output in outputs
+        for e in output.events
+        if type(e).__name__ == "LifecycleStageChanged"
+    ]
+    assert stage_events, "the stage moved without an event"
+    assert stage_events[-1].to_stage == "past_due"  # type: ignore[attr-defined]
 
 
 def test_every_cache_update_of_a_golden_id_has_a_newer_version() -> None:

@@ -99,7 +99,9 @@ def _one(
     if item.absorbed:
         updates.append(Merge(gid, item.absorbed, item.version))
     events.extend(_events(gid, item, previous, record))
-    stage, fact_events = apply_facts(gid, stage, item.facts)
+    stage, fact_events = apply_facts(
+        gid, stage, item.facts, item.history, _common(gid, item)
+    )
     events.extend(fact_events)
     state.stages[gid] = stage
     updates.append(_upsert(gid, item, record, stage))
@@ -182,19 +184,20 @@ def _lineage(item: GoldenInput) -> tuple[Lineage, ...]:
     )
 
 
+def _common(gid: str, item: GoldenInput) -> dict[str, Any]:
+    """The fields every event of this update shares."""
+    lineage = _lineage(item)
+    occurred = max((line.committed_at for line in lineage), default=from_millis(0))
+    return {"golden_id": gid, "occurred_at": occurred, "lineage": lineage}
+
+
 def _events(
     gid: str,
     item: GoldenInput,
     previous: dict[str, Any] | None,
     record: dict[str, Any],
 ) -> list[LifecycleEvent]:
-    lineage = _lineage(item)
-    occurred = max((line.committed_at for line in lineage), default=from_millis(0))
-    common: dict[str, Any] = {
-        "golden_id": gid,
-        "occurred_at": occurred,
-        "lineage": lineage,
-    }
+    common = _common(gid, item)
     profile = CustomerProfile.model_construct(**record)
     out: list[LifecycleEvent] = []
     if previous is None:

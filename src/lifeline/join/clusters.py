@@ -19,7 +19,14 @@ from dataclasses import dataclass, field, replace
 
 from lifeline.decode.change import Row
 from lifeline.decode.position import SourcePosition
-from lifeline.join.commerce import CommerceState, Fact, facts_of, settle
+from lifeline.join.commerce import (
+    CommerceState,
+    Fact,
+    StageHistory,
+    facts_of,
+    history_of,
+    settle,
+)
 from lifeline.join.latest import RowChange
 from lifeline.join.parties import PartyChange
 from lifeline.join.shards import group_by_key_group
@@ -78,6 +85,7 @@ class GoldenInput:
     merged_into: str | None = None
     causes: tuple[Cause, ...] = ()
     facts: tuple[Fact, ...] = ()
+    history: StageHistory = ()  # every stage fact of its customers, in order
 
 
 @dataclass(slots=True)
@@ -176,11 +184,17 @@ def _resolve(
             state, gid, version, absorbed.get(gid, ()), batch.decisions, batch.events
         )
         fact_causes = tuple(_fact_cause(fact) for fact in ready.get(gid, ()))
+        customer_rows = [
+            str(member.row.get("id"))
+            for member in item.members
+            if member.table == "customers"
+        ]
         inputs.append(
             replace(
                 item,
                 causes=causes.get(gid, ()) + fact_causes,
                 facts=tuple(ready.get(gid, ())),
+                history=history_of(state.commerce, customer_rows),
             )
         )
     return inputs
