@@ -171,6 +171,16 @@ def _company_domain(domain: str, company: str, cfg: ResolutionConfig) -> str:
     return domain if any(len(w) >= 3 and w in label for w in words) else ""
 
 
+_NUMBER_FIELDS = frozenset({"tax_id", "phone", "postal_code"})
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of ``value``'s type, for error messages."""
+    names = {bool: "a boolean", int: "a number", float: "a number"}
+    names |= {list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
 def _texts(fields: Mapping[str, object]) -> dict[str, str]:
     """Every text field, stripped; ``""`` for those absent or null."""
     text = dict.fromkeys(TEXT_FIELDS, "")
@@ -182,10 +192,11 @@ def _texts(fields: Mapping[str, object]) -> dict[str, str]:
             continue
         if isinstance(value, str):
             text[name] = value.strip()
-        elif isinstance(value, int) and not isinstance(value, bool):
-            text[name] = str(value)
+        elif name in _NUMBER_FIELDS and type(value) is int:
+            text[name] = str(value)  # databases keep these as numbers too
         else:
-            msg = f"field {name} must be a string"
+            kind = "a string or an integer" if name in _NUMBER_FIELDS else "a string"
+            msg = f"field {name} must be {kind}, not {_json_type(value)}"
             raise RecordError(BAD_RECORD, msg)
     return text
 

@@ -100,7 +100,8 @@ def test_bad_lines_are_reported_by_number_and_the_rest_resolved() -> None:
         "lifeline resolve: line 2: not valid JSON",
         "lifeline resolve: line 4: id must be a non-empty string or integer",
         "lifeline resolve: line 5: unknown field(s) emial",
-        "lifeline resolve: line 6: field phone must be a string",
+        "lifeline resolve: line 6: field phone must be a string or an integer,"
+        " not a list",
         'lifeline resolve: line 7: field links must hold "system:id" strings',
         "lifeline resolve: line 8: expected a JSON object",
     ]
@@ -192,3 +193,26 @@ def test_parse_line_rejects(line: bytes, reason: str) -> None:
     with pytest.raises(RecordError) as caught:
         parse_line(line)
     assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"email": 123}, "field email must be a string, not a number"),
+        ({"name": True}, "field name must be a string, not a boolean"),
+        ({"tax_id": 1.5}, "field tax_id must be a string or an integer, not a number"),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_named(
+    fields: dict[str, object], error: str
+) -> None:
+    with pytest.raises(RecordError) as caught:
+        parse_line(orjson.dumps({"system": "erp", "id": "C-1", "fields": fields}))
+    assert caught.value.reason == error
+
+
+def test_numeric_identifiers_may_be_integers() -> None:
+    record = parse_line(
+        orjson.dumps({"system": "erp", "id": 7, "fields": {"phone": 4912}})
+    )
+    assert isinstance(record, SourceRecord)
