@@ -175,13 +175,26 @@ def _resolve(
     ready = settle(state.commerce, facts, golden_of_customer)
     for gid in ready:
         touched.setdefault(gid, set())
+    decisions_of: dict[str, list[ResolutionDecision]] = {}
+    for decision in batch.decisions:
+        if decision.golden_id is not None:
+            decisions_of.setdefault(decision.golden_id, []).append(decision)
+    events_of: dict[str, list[ClusterEvent]] = {}
+    for event in batch.events:
+        for gid in dict.fromkeys((event.survivor, *event.absorbed, *event.created)):
+            events_of.setdefault(gid, []).append(event)
     inputs = []
     for gid in sorted(set(touched) | set(absorbed) | set(retired)):
         if gid in retired:
             inputs.append(GoldenInput(gid, version, (), merged_into=retired[gid]))
             continue
         item = _golden_input(
-            state, gid, version, absorbed.get(gid, ()), batch.decisions, batch.events
+            state,
+            gid,
+            version,
+            absorbed.get(gid, ()),
+            tuple(decisions_of.get(gid, ())),
+            tuple(events_of.get(gid, ())),
         )
         fact_causes = tuple(_fact_cause(fact) for fact in ready.get(gid, ()))
         customer_rows = [
@@ -265,8 +278,4 @@ def _golden_input(
 ) -> GoldenInput:
     refs = state.resolver.members(golden_id)
     members = tuple(state.members[ref] for ref in sorted(refs) if ref in state.members)
-    mine = tuple(d for d in decisions if d.golden_id == golden_id)
-    related = tuple(
-        e for e in events if golden_id in (e.survivor, *e.absorbed, *e.created)
-    )
-    return GoldenInput(golden_id, version, members, absorbed, mine, related)
+    return GoldenInput(golden_id, version, members, absorbed, decisions, events)
