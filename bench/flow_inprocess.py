@@ -56,6 +56,7 @@ def flows(batches: list[list[KafkaRecord]]) -> dict[str, Dataflow]:
             golden_sink=TestingSink(sink),
             event_sink=TestingSink(sink),
             dead_letter_sink=TestingSink(sink),
+            audit_sink=TestingSink(sink),
         ),
     }
 

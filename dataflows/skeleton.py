@@ -3,9 +3,16 @@
 Run it with ``lifeline flow start`` (background, with recovery) or directly::
 
     python -m bytewax.run dataflows.skeleton:flow
+
+The process logs key=value lines and serves Prometheus metrics on the
+flow's port (``LIFELINE_METRICS__PORT`` plus an offset; see
+docs/streaming-engineers.md).
 """
 
 from lifeline.flows.skeleton import build_flow
+from lifeline.observe.server import start_observing
 from lifeline.settings import Settings
 
-flow = build_flow(Settings())
+settings = Settings()
+start_observing(settings, "skeleton")
+flow = build_flow(settings)

@@ -33,6 +33,8 @@ TEST_ENV = {
     "LIFELINE_POSTGRES__PORT": str(25432 + _SHIFT),
     "LIFELINE_MARIADB__PORT": str(23306 + _SHIFT),
     "LIFELINE_REDIS__PORT": str(26379 + _SHIFT),
+    # The flows' metrics endpoints: this port plus 0, 1, 2 (see settings).
+    "LIFELINE_METRICS__PORT": str(27100 + _SHIFT),
     "LIFELINE_CACHE_PREFIX": "lltest",
 }
 

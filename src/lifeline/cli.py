@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from lifeline.errors import FatalError, LifelineError
+from lifeline.observe.logs import configure_logging
 from lifeline.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -100,19 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
     flow.add_argument("--workers", type=int, default=1)
     flow.set_defaults(handler=_flow)
 
+    from lifeline.audit import command as audit_command
     from lifeline.cache import command as lookup_command
     from lifeline.capture import command as connectors_command
+    from lifeline.capture import slots_command, snapshot_command
     from lifeline.decode import command as decode_command
+    from lifeline.observe import command as status_command
     from lifeline.preflight import command as preflight_command
+    from lifeline.reconcile import command as reconcile_command
     from lifeline.resolve import command as resolve_command
     from lifeline.targets import command as replay_command
 
     connectors_command.add_parser(sub)
+    snapshot_command.add_parser(sub)
+    slots_command.add_parser(sub)
     preflight_command.add_parser(sub)
     decode_command.add_parser(sub)
     lookup_command.add_parser(sub)
+    audit_command.add_parser(sub)
     resolve_command.add_parser(sub)
     replay_command.add_parser(sub)
+    reconcile_command.add_parser(sub)
+    status_command.add_parser(sub)
 
     demo = sub.add_parser("demo", help="stack up, seed, CDC, live changes into Redis")
     demo.set_defaults(handler=_demo)
@@ -146,10 +155,7 @@ def _settings_problem(exc: Exception) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lifeline`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging("INFO" if args.verbose else "WARNING")
     try:
         settings = _load_settings()
         handler: Handler = args.handler

@@ -9,9 +9,10 @@ get the commit-to-Redis latency on the same clock.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ import psycopg
 import pymysql
 import redis
 
+from lifeline.decode.render import render_value
 from lifeline.emit.cache_keys import row_key
 from lifeline.settings import Settings
 
@@ -68,8 +70,28 @@ def postgres_connection(settings: Settings) -> psycopg.Connection[Any]:
     return psycopg.connect(settings.postgres.dsn())
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """An order line to place: product, quantity and unit price."""
+
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
+    description: str | None = None
+
+    @property
+    def amount(self) -> Decimal:
+        """Quantity times unit price, rounded half-up to cents."""
+        exact = self.quantity * self.unit_price
+        return exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
 class ErpChanges:
-    """Committed changes to ``erp.customers``."""
+    """Committed changes to the ERP: customers, orders, invoices, subscriptions.
+
+    Each method commits one transaction and returns the change of the row it
+    is about, with what the row cache must show for it.
+    """
 
     def __init__(self, settings: Settings, conn: pymysql.Connection[Any]) -> None:
         self.system = settings.topics.erp_prefix
@@ -118,6 +140,144 @@ class ErpChanges:
         self.conn.commit()
         return LiveChange(
             self.system, "customers", row_id, "delete", _now_ms(), lambda c: c is None
+        )
+
+    def place_order(
+        self, customer_id: str, order_no: str, lines: Sequence[Line], currency: str
+    ) -> LiveChange:
+        """Insert an order and its lines in one transaction; its total is theirs."""
+        total = sum((line.amount for line in lines), Decimal(0))
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO orders (order_no, customer_id, status, currency, total)"
+                " VALUES (%s, %s, 'confirmed', %s, %s)",
+                (order_no, customer_id, currency, total),
+            )
+            order_id = str(cur.lastrowid)
+            for number, line in enumerate(lines, start=1):
+                self._insert_line(cur, order_id, number, line)
+        self.conn.commit()
+        return self._change("orders", order_id, "insert", "total", total)
+
+    def add_order_line(self, order_id: str, line_no: int, line: Line) -> LiveChange:
+        """Add a line to an order placed earlier, in a transaction of its own."""
+        with self.conn.cursor() as cur:
+            line_id = self._insert_line(cur, order_id, line_no, line)
+        self.conn.commit()
+        return self._change("order_lines", line_id, "insert", "sku", line.sku)
+
+    @staticmethod
+    def _insert_line(cur: Any, order_id: str, line_no: int, line: Line) -> str:
+        cur.execute(
+            "INSERT INTO order_lines (order_id, line_no, sku, description,"
+            " quantity, unit_price) VALUES (%s, %s, %s, %s, %s, %s)",
+            (
+                order_id,
+                line_no,
+                line.sku,
+                line.description,
+                line.quantity,
+                line.unit_price,
+            ),
+        )
+        return str(cur.lastrowid)
+
+    def post_invoice(
+        self,
+        customer_id: str,
+        invoice_no: str,
+        amount: Decimal,
+        currency: str,
+        order_id: str | None = None,
+    ) -> LiveChange:
+        """Post an invoice due in 30 days and commit."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO invoices (invoice_no, customer_id, order_id, status,"
+                " currency, amount, issued_on, due_on, posted_at) VALUES (%s, %s,"
+                " %s, 'posted', %s, %s, CURDATE(), CURDATE() + INTERVAL 30 DAY,"
+                " NOW(3))",
+                (invoice_no, customer_id, order_id, currency, amount),
+            )
+            invoice_id = str(cur.lastrowid)
+        self.conn.commit()
+        return self._change("invoices", invoice_id, "insert", "status", "posted")
+
+    def pay_invoice(self, invoice_id: str, method: str = "sepa_debit") -> LiveChange:
+        """Record a payment of the whole invoice, mark it paid, and commit."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO payments (invoice_id, amount, status, method, paid_at)"
+                " SELECT id, amount, 'received', %s, NOW(3) FROM invoices"
+                " WHERE id=%s",
+                (method, invoice_id),
+            )
+            cur.execute("UPDATE invoices SET status='paid' WHERE id=%s", (invoice_id,))
+        self.conn.commit()
+        return self._change("invoices", invoice_id, "update", "status", "paid")
+
+    def subscribe(
+        self,
+        customer_id: str,
+        product: str,
+        plan: str,
+        seats: int,
+        ends_on: date,
+        starts_on: date | None = None,
+    ) -> LiveChange:
+        """Start an active subscription (today by default) and commit."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO subscriptions (customer_id, product_code, plan_code,"
+                " seats, status, starts_on, ends_on)"
+                " VALUES (%s, %s, %s, %s, 'active', COALESCE(%s, CURDATE()), %s)",
+                (customer_id, product, plan, seats, starts_on, ends_on),
+            )
+            sub_id = str(cur.lastrowid)
+        self.conn.commit()
+        return self._change("subscriptions", sub_id, "insert", "status", "active")
+
+    def renew(self, sub_id: str, ends_on: date) -> LiveChange:
+        """Renew a subscription until ``ends_on`` (active again) and commit."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "UPDATE subscriptions SET ends_on=%s, renewed_at=NOW(3),"
+                " status='active' WHERE id=%s",
+                (ends_on, sub_id),
+            )
+        self.conn.commit()
+        return self._change("subscriptions", sub_id, "update", "ends_on", ends_on)
+
+    def change_seats(self, sub_id: str, seats: int) -> LiveChange:
+        """Change a subscription's seat count and commit."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "UPDATE subscriptions SET seats=%s WHERE id=%s", (seats, sub_id)
+            )
+        self.conn.commit()
+        return self._change("subscriptions", sub_id, "update", "seats", seats)
+
+    def cancel(self, sub_id: str) -> LiveChange:
+        """Cancel a subscription and commit."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "UPDATE subscriptions SET status='cancelled' WHERE id=%s", (sub_id,)
+            )
+        self.conn.commit()
+        return self._change("subscriptions", sub_id, "update", "status", "cancelled")
+
+    def _change(
+        self, table: str, row_id: str, action: str, column: str, value: object
+    ) -> LiveChange:
+        """A change of ``table``, cached once its ``column`` shows ``value``."""
+        shown = render_value(value)
+        return LiveChange(
+            self.system,
+            table,
+            row_id,
+            action,
+            _now_ms(),
+            lambda c: c is not None and c["row"].get(column) == shown,
         )
 
 

@@ -1,9 +1,10 @@
 """One Redis server of our own for the cache tests, started once per session.
 
 It runs on port 46379 (shifted by ``LIFELINE_TEST_SLOT``) from a fresh,
-world-traversable temporary state directory and is stopped at the end. If it cannot start the tests fail with
-the component's error; they are never skipped. Every test works under its
-own key prefix, so tests never see each other's keys.
+world-traversable temporary state directory and is stopped at the end. If
+it cannot start the tests fail with the component's error; they are never
+skipped. Every test works under its own key prefix, so tests never see each
+other's keys.
 """
 
 from __future__ import annotations

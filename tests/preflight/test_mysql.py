@@ -59,6 +59,7 @@ def test_managed_mariadb_passes_every_check(my: Databases) -> None:
         "gtid",
         "captured tables",
         "grants",
+        "signal table",
         "heartbeat",
     }
     assert all(value == {"pass"} for value in found.values()), output
@@ -179,3 +180,29 @@ def test_malformed_dsn_is_an_error_that_does_not_echo_it(my: Databases) -> None:
         run_preflight(my.settings, "mysql", "mysql:/nohost:Secret-Pw-1")
 
     assert "Secret-Pw-1" not in str(caught.value)
+
+
+def test_signal_table_missing_or_unwritable_warns_and_fix_repairs(
+    my: Databases,
+) -> None:
+    user = my.settings.mariadb.cdc_user
+    admin = my.my_dsn(admin=True)
+    my.my(f"REVOKE INSERT, DELETE ON erp.lifeline_signal FROM '{user}'@'%'")
+
+    code, output = run_preflight(my.settings, "mysql", my.my_dsn())
+
+    assert code == 1, output
+    assert results(output)["signal table"] == {"warn"}
+    assert f"erp.lifeline_signal lacks INSERT, DELETE for {user}@%" in output
+    assert "CREATE TABLE" not in output
+
+    my.my("DROP TABLE erp.lifeline_signal")
+    code, output = run_preflight(
+        my.settings, "mysql", my.my_dsn(), "--fix", "--yes", "--admin-dsn", admin
+    )
+
+    assert code == 0, output
+    assert "erp.lifeline_signal does not exist" in output
+    assert "  CREATE TABLE IF NOT EXISTS `erp`.`lifeline_signal` (" in output
+    assert output.count("    applied") == 2
+    assert my.my("SELECT COUNT(*) FROM erp.lifeline_signal") == [(0,)]

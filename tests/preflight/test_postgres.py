@@ -231,3 +231,41 @@ def test_refused_login_is_one_failure_with_the_password_masked(
     assert results(output) == {"connection": {"fail"}}
     assert "password authentication failed" in output
     assert "Wrong-Pw-5521" not in output
+
+
+def test_signal_and_heartbeat_tables_are_checked_and_fixed(pg: Databases) -> None:
+    role = pg.settings.postgres.cdc_user
+    pg.pg(
+        "DROP TABLE public.lifeline_heartbeat",
+        f"REVOKE INSERT ON public.lifeline_signal FROM {role}",
+        "ALTER PUBLICATION lifeline_identity DROP TABLE public.lifeline_signal",
+    )
+
+    code, output = run_preflight(pg.settings, "postgres", pg.pg_dsn())
+
+    assert code == 2, output
+    found = results(output)
+    assert found["heartbeat table"] == {"fail"}  # the connector would stop
+    assert found["signal table"] == {"warn"}
+    assert "public.lifeline_heartbeat: does not exist: heartbeat.action" in output
+    assert f"role {role} lacks INSERT; not in lifeline_identity" in output
+    assert 'CREATE TABLE IF NOT EXISTS "public"."lifeline_heartbeat"' in output
+    assert f'GRANT INSERT ON TABLE "public"."lifeline_signal" TO "{role}";' in output
+    assert (
+        'ALTER PUBLICATION "lifeline_identity" ADD TABLE "public"."lifeline_signal";'
+        in output
+    )
+
+    admin = pg.pg_dsn(admin=True)
+    code, output = run_preflight(
+        pg.settings, "postgres", pg.pg_dsn(), "--fix", "--yes", "--admin-dsn", admin
+    )
+
+    assert code == 0, output
+    again = results(output.rsplit("\n\n", 1)[-1])
+    assert again["heartbeat table"] == again["signal table"] == {"pass"}
+    published = pg.pg(
+        "SELECT tablename FROM pg_publication_tables WHERE pubname = "
+        "'lifeline_identity' AND tablename LIKE 'lifeline_%' ORDER BY 1"
+    )
+    assert published == [("lifeline_heartbeat",), ("lifeline_signal",)]

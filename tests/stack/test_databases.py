@@ -211,7 +211,9 @@ def test_apply_schemas_is_idempotent_and_sets_up_cdc(dbs: Databases) -> None:
         identity = conn.execute(
             "SELECT relreplident FROM pg_class WHERE relname = 'users'"
         ).fetchone()
-    assert [row[0] for row in published] == sorted(schema.IDENTITY_TABLES)
+    # The signal and heartbeat tables Debezium reads join the captured ones.
+    side = ("lifeline_heartbeat", "lifeline_signal")
+    assert [row[0] for row in published] == sorted((*schema.IDENTITY_TABLES, *side))
     assert identity == ("f",)
     cdc = {"user": pg.cdc_user, "password": pg.cdc_password.get_secret_value()}
     with _pg(dbs.settings, dbname=pg.database, **cdc) as conn:

@@ -69,6 +69,7 @@ class FakeSaaS:
     requests: list[Seen] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     duplicate_status: int = 200
+    max_requests: int = MAX_REQUESTS
     _scripts: dict[tuple[str, str], deque[Act]] = field(
         default_factory=lambda: defaultdict(deque)
     )
@@ -178,7 +179,7 @@ class FakeSaaS:
             handler.headers.get("Authorization"),
         )
         with self._lock:
-            if len(self.requests) >= MAX_REQUESTS:
+            if len(self.requests) >= self.max_requests:
                 return None
             self.requests.append(seen)
         return seen

@@ -263,3 +263,25 @@ def test_keys_are_unique_and_references_resolve(n: int, seed_value: int) -> None
         assert set(party.customer_nos) <= customer_nos
         assert set(party.user_ids) <= user_ids
         assert party.customer_nos or party.user_ids
+
+
+def test_subscriptions_follow_their_customers() -> None:
+    data = thousand()
+    status = {c.id: c.status for c in data.customers}
+    subscriptions = data.subscriptions
+    assert {s.status for s in subscriptions} == {"active", "cancelled", "expired"}
+    assert any(s.renewed_at is not None for s in subscriptions)
+    for sub in subscriptions:
+        assert status[sub.customer_id] != "prospect"
+        assert (sub.status == "active") == (status[sub.customer_id] != "closed")
+        assert sub.ends_on is None or sub.ends_on > sub.starts_on
+        assert sub.seats >= 1
+        assert len(sub.product_code) <= 40 and len(sub.plan_code) <= 40
+        if sub.renewed_at is not None:
+            assert sub.ends_on is not None
+            assert sub.starts_on < sub.renewed_at.date() < sub.ends_on
+        assert sub.updated_at.date() >= sub.starts_on
+    assert (
+        seed.generate(50, seed=3).subscriptions
+        == seed.generate(50, seed=3).subscriptions
+    )

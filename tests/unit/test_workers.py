@@ -63,6 +63,7 @@ def final_state(workers: int) -> tuple[dict[str, Any], dict[str, Any]]:
         golden_sink=TestingSink(golden),
         event_sink=TestingSink(ignored),
         dead_letter_sink=TestingSink(ignored),
+        audit_sink=TestingSink(ignored),
     )
     cluster_main(flow, [], 0, worker_count_per_proc=workers)  # type: ignore[no-untyped-call]
     records: dict[str, Any] = {}

@@ -12,6 +12,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from lifeline.cache.errors import CacheUnavailableError, is_retryable, translate
+from lifeline.observe import metrics
 from lifeline.settings import RedisSettings
 
 logger = logging.getLogger(__name__)
@@ -50,8 +51,9 @@ class Retrier:
     safe to run again after a failure.
 
     ``retries`` (retries made), ``outages`` (calls that needed at least one)
-    and ``waited_seconds`` only grow, for metrics. Safe to share between
-    threads; the counters may then miss an increment.
+    and ``waited_seconds`` only grow; the process-wide ``lifeline_redis_*``
+    metrics count the same. Safe to share between threads; the attributes
+    may then miss an increment.
     """
 
     def __init__(
@@ -90,17 +92,20 @@ class Retrier:
                     raise self._give_up(exc, what, waited) from exc
                 if waited == 0.0:
                     self.outages += 1
+                    metrics.REDIS_OUTAGES.inc()
                 logger.warning(
                     "redis unavailable what=%s retry_in=%.2fs waited=%.1fs error=%s",
                     what,
                     delay,
                     waited,
-                    type(exc).__name__,
+                    _kind(exc),
                 )
                 self._sleep(delay)
                 waited += delay
                 self.retries += 1
                 self.waited_seconds += delay
+                metrics.REDIS_RETRIES.inc()
+                metrics.REDIS_RETRY_WAIT.inc(delay)
                 delay = min(delay * 2, self.max_delay)
 
     def _give_up(self, exc: redis.RedisError, what: str, waited: float) -> Exception:
@@ -108,3 +113,10 @@ class Retrier:
         if isinstance(error, CacheUnavailableError) and waited > 0:
             return CacheUnavailableError(f"{error} (gave up after {waited:.1f}s)")
         return error
+
+
+def _kind(exc: BaseException) -> str:
+    """The error's type, with its cause's (``ConnectionError(SSLEOFError)``)."""
+    cause = exc.__cause__ or exc.__context__
+    name = type(exc).__name__
+    return name if cause is None else f"{name}({type(cause).__name__})"

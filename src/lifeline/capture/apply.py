@@ -6,7 +6,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from lifeline.capture.catalog import captured_tables
+from lifeline.audit.topic import create_audit_topic
+from lifeline.capture.catalog import captured_tables, transaction_topics
 from lifeline.capture.connect_client import ConnectClient, ConnectorState
 from lifeline.capture.templates import load_templates, placeholder_context, render
 from lifeline.settings import Settings
@@ -36,9 +37,14 @@ def apply_connectors(settings: Settings, timeout: float = 120.0) -> list[Applied
     topics = [table.topic for table in captured_tables(settings, templates)]
     create_topics(
         settings,
-        [*topics, *_lifeline_topics(settings)],
+        [
+            *topics,
+            *transaction_topics(settings, templates),
+            *_lifeline_topics(settings),
+        ],
         partitions=settings.topics.partitions,
     )
+    create_audit_topic(settings)
     if settings.connect.managed:  # the worker runs here: make its history folder
         history = placeholder_context(settings)["connect.schema_history_dir"]
         Path(history).mkdir(parents=True, exist_ok=True)
@@ -58,12 +64,14 @@ def apply_connectors(settings: Settings, timeout: float = 120.0) -> list[Applied
 
 
 def _lifeline_topics(settings: Settings) -> list[str]:
-    """Topics Lifeline's own flows write: dead letters, events, deliveries."""
+    """Topics the flows write (dead letters, events, deliveries), notifications."""
     from lifeline.targets.config import DEAD_LETTER_TOPIC, EXCEPTION_TOPIC
 
     return [
         settings.topics.dead_letter,
         settings.topics.lifecycle,
+        settings.topics.late,
+        settings.topics.notifications,
         DEAD_LETTER_TOPIC,
         EXCEPTION_TOPIC,
     ]

@@ -44,3 +44,22 @@ def captured_tables(
 def cdc_topics(settings: Settings) -> list[str]:
     """The topics the dataflow consumes."""
     return [table.topic for table in captured_tables(settings)]
+
+
+def transaction_topics(
+    settings: Settings, templates: list[ConnectorTemplate] | None = None
+) -> list[str]:
+    """Debezium's transaction-metadata topics of the connectors that send it.
+
+    With ``provide.transaction.metadata`` on, a connector writes BEGIN and
+    END records to ``<topic.prefix>.<topic.transaction>``; the flows read
+    the transaction ids each change carries, not this topic, but it must
+    exist where the broker does not create topics on first use.
+    """
+    topics = []
+    for template in templates if templates is not None else load_templates():
+        config = render(template, settings)
+        if config.get("provide.transaction.metadata", "false").lower() == "true":
+            suffix = config.get("topic.transaction", "transaction")
+            topics.append(f"{config['topic.prefix']}.{suffix}")
+    return topics

@@ -144,7 +144,7 @@ def _apply_one(
     topics = [table.topic for table in captured_tables(settings, [template])]
     create_topics(
         settings,
-        [*topics, settings.topics.dead_letter],
+        [*topics, settings.topics.dead_letter, settings.topics.notifications],
         partitions=settings.topics.partitions,
     )
     if settings.connect.managed:

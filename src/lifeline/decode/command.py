@@ -6,6 +6,10 @@ Each input line is one record: ``{"topic": .., "partition": .., "offset": ..,
 ``--format avro`` or when the line says ``"encoding": "base64"``; null for
 none. Each output line is the decoded event, a transaction boundary, or
 ``{"error": {...}}`` (see docs/decode.md). A bad line never stops the run.
+
+``--format lifecycle`` reads records of the lifecycle events topic instead
+(values base64): Avro single-object or Confluent frames, whose schema ids are
+fetched from ``--registry`` or the configured schema registry.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from pydantic import ValidationError
 
 from lifeline.decode.avro_envelope import AvroEnvelopeDecoder
-from lifeline.decode.batch import BatchDecoder
+from lifeline.decode.batch import BatchDecoder, dead_letter
 from lifeline.decode.change import ChangeEvent, DeadLetter, TransactionBoundary
 from lifeline.decode.json_envelope import EnvelopeDecoder
 from lifeline.decode.placeholder import DEFAULT_PLACEHOLDER
@@ -32,8 +37,10 @@ from lifeline.decode.schema_source import (
     SchemaDirectory,
     SchemaSource,
 )
-from lifeline.errors import FatalError
-from lifeline.settings import Settings
+from lifeline.errors import FatalError, RecordError
+from lifeline.events.avro import EventCodec
+from lifeline.events.schema_registry import SchemaRegistryClient
+from lifeline.settings import SchemaRegistrySettings, Settings
 
 _OPTIONS = orjson.OPT_APPEND_NEWLINE
 
@@ -43,13 +50,21 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
         "decode", help="decode Debezium records given as JSON lines on stdin"
     )
-    parser.add_argument("--format", choices=["json", "avro"], default="json")
+    parser.add_argument(
+        "--format",
+        choices=["json", "avro", "lifecycle"],
+        default="json",
+        help="Debezium JsonConverter or AvroConverter records, or lifecycle events",
+    )
     parser.add_argument(
         "--schemas",
         type=Path,
         help="Avro schema directory: <id>.avsc, and readers/<topic>.avsc",
     )
-    parser.add_argument("--registry", help="schema registry URL (Avro)")
+    parser.add_argument(
+        "--registry",
+        help="schema registry URL (avro; lifecycle: default schema_registry.url)",
+    )
     parser.add_argument(
         "--placeholder",
         default=DEFAULT_PLACEHOLDER,
@@ -60,6 +75,10 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Decode stdin to stdout; 0 when every line was read (errors are output)."""
+    if args.format == "lifecycle":
+        codec = lifecycle_codec(settings.schema_registry, args.registry)
+        decode_lifecycle_stream(codec, sys.stdin.buffer, sys.stdout.buffer)
+        return 0
     decoder = build_decoder(args.format, args.schemas, args.registry, args.placeholder)
     decode_stream(decoder, sys.stdin.buffer, sys.stdout.buffer, args.format == "avro")
     return 0
@@ -81,6 +100,52 @@ def build_decoder(
     else:
         raise FatalError("--format avro needs --schemas DIR or --registry URL")
     return AvroEnvelopeDecoder(source, readers, placeholder=placeholder)
+
+
+def lifecycle_codec(registry: SchemaRegistrySettings, url: str | None) -> EventCodec:
+    """The event codec, resolving schema ids at ``url`` or the configured one."""
+    if url is not None:
+        try:
+            registry = SchemaRegistrySettings.model_validate(
+                {**registry.model_dump(), "url": url}
+            )
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            raise FatalError(f"--registry {url}: {problem}") from exc
+    return EventCodec(schema_source=SchemaRegistryClient.from_settings(registry))
+
+
+def decode_lifecycle_stream(
+    codec: EventCodec, lines: Iterable[bytes], out: IO[bytes]
+) -> int:
+    """Decode lifecycle event records to ``out``; return how many were errors.
+
+    Each output line is the event as JSON with its ``event_type`` first, or
+    ``{"error": {...}}`` for a line or record that could not be read.
+    """
+    errors = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        result = _lifecycle_line(codec, line, number)
+        errors += "error" in result
+        out.write(orjson.dumps(result, option=_OPTIONS))
+    out.flush()
+    return errors
+
+
+def _lifecycle_line(codec: EventCodec, line: bytes, number: int) -> dict[str, Any]:
+    try:
+        record = parse_record(line, base64_input=True)
+    except ValueError as exc:
+        return _input_error(number, str(exc))
+    try:
+        if record.value is None:
+            raise RecordError("missing_value", "lifecycle record has no value")
+        event = codec.decode(record.value)
+    except RecordError as exc:
+        return render_dead_letter(dead_letter(record, exc.kind, exc.reason))
+    return {"event_type": event.EVENT_TYPE, **event.model_dump(mode="json")}
 
 
 def decode_stream(

@@ -2,8 +2,9 @@
 
 The dead letter keeps the original key as its key and carries, as a JSON
 value, the original value bytes (base64), the coordinates, stage, error kind
-and reason; the same facts go into headers so tools can filter without
-parsing. Nothing is lost: the producer flushes before the batch returns.
+and reason (masked like a log line: it is meant for people); the same facts
+go into headers so tools can filter without parsing. Nothing is lost: the
+producer flushes before the batch returns.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from confluent_kafka import Producer
 from lifeline.decode.change import DeadLetter
 from lifeline.emit.encoding import dumps
 from lifeline.errors import RetryableError
+from lifeline.observe import tally
+from lifeline.observe.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ def encode_dead_letter(dead: DeadLetter, flow: str = "") -> bytes:
             "offset": dead.coordinates.offset,
             "stage": dead.stage,
             "kind": dead.kind,
-            "reason": dead.reason,
+            "reason": redact(dead.reason),
             "key": None if dead.key is None else base64.b64encode(dead.key).decode(),
             "value": None
             if dead.value is None
@@ -88,6 +91,7 @@ class _Partition(StatelessSinkPartition[DeadLetter]):
         if remaining:
             msg = f"{remaining} dead letters not acknowledged by the broker in 30s"
             raise RetryableError(msg)
+        tally.dead_lettered(tally.flow_of(self._flow), items)
 
     def close(self) -> None:
         self._producer.flush(30)

@@ -19,6 +19,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from lifeline.errors import FatalError, RetryableError
 from lifeline.events.models import EVENT_MODELS
+from lifeline.observe import webhooks
 from lifeline.settings import Settings
 from lifeline.targets import Dispatcher, TargetsConfig, load_targets
 from lifeline.targets.kafka_records import open_dispatcher
@@ -63,21 +64,37 @@ class DeliverySink(DynamicSink[EventBatch]):
     def build(
         self, step_id: str, worker_index: int, worker_count: int
     ) -> _DeliveryPartition:
-        """Start this worker's dispatcher."""
-        dispatcher = open_dispatcher(self._settings, self._config)
-        return _DeliveryPartition(dispatcher, self._settings.delivery_drain_timeout)
+        """Start this worker's dispatcher; its counters become metrics."""
+        delivered = webhooks.DeliveryTimes()
+        dispatcher = open_dispatcher(
+            self._settings, self._config, on_result=delivered.add
+        )
+        webhooks.COLLECTOR.track(dispatcher)
+        return _DeliveryPartition(
+            dispatcher, self._settings.delivery_drain_timeout, delivered
+        )
 
 
 class _DeliveryPartition(StatelessSinkPartition[EventBatch]):
-    def __init__(self, dispatcher: Dispatcher, drain_timeout: float) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        drain_timeout: float,
+        delivered: webhooks.DeliveryTimes,
+    ) -> None:
         self._dispatcher = dispatcher
         self._drain_timeout = drain_timeout
+        self._delivered = delivered
 
     def write_batch(self, items: list[EventBatch]) -> None:
         queued = sum(self._dispatcher.submit(batch) for batch in items)
-        if queued and not self._dispatcher.drain(self._drain_timeout):
+        settled = not queued or self._dispatcher.drain(self._drain_timeout)
+        self._delivered.flush()
+        if not settled:
             msg = f"deliveries did not settle within {self._drain_timeout:.0f}s"
             raise RetryableError(msg)
 
     def close(self) -> None:
         self._dispatcher.close()
+        self._delivered.flush()
+        webhooks.COLLECTOR.untrack(self._dispatcher)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import Producer
@@ -11,8 +12,12 @@ from confluent_kafka import Producer
 from lifeline.cache.writer import GoldenCacheWriter
 from lifeline.errors import RetryableError
 from lifeline.events.avro import EventCodec
+from lifeline.events.models import LifecycleEvent
+from lifeline.events.registry import EventSchemas
+from lifeline.events.schema_registry import TopicSchemaIds
 from lifeline.golden.step import GoldenOutput
-from lifeline.settings import Settings
+from lifeline.observe import tally
+from lifeline.settings import SchemaRegistrySettings, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -32,47 +37,85 @@ class GoldenCacheSink(DynamicSink[GoldenOutput]):
         self, step_id: str, worker_index: int, worker_count: int
     ) -> _CachePartition:
         """Open this worker's cache writer."""
-        return _CachePartition(GoldenCacheWriter.from_settings(self._settings))
+        writer = GoldenCacheWriter.from_settings(self._settings)
+        return _CachePartition(writer, tally.flow_of(step_id))
 
 
 class _CachePartition(StatelessSinkPartition[GoldenOutput]):
-    def __init__(self, writer: GoldenCacheWriter) -> None:
+    def __init__(self, writer: GoldenCacheWriter, flow: str) -> None:
         self._writer = writer
+        self._flow = flow
 
     def write_batch(self, items: list[GoldenOutput]) -> None:
         updates = [update for item in items for update in item.updates]
         if updates:
             self._writer.apply(updates)
+        events = [event for item in items for event in item.events]
+        if events:
+            _time_events(self._flow, events)
 
     def close(self) -> None:
         self._writer.close()
 
 
-class LifecycleEventSink(DynamicSink[GoldenOutput]):
-    """Produces lifecycle events, Avro single-object encoded, keyed by golden id.
+def _time_events(flow: str, events: list[LifecycleEvent]) -> None:
+    """Commit-to-cache per golden record and commit; propagation per event."""
+    records = {(event.golden_id, event.occurred_at) for event in events}
+    tally.cache_latency(flow, "golden", (_millis(at) for _, at in records))
+    tally.propagation(
+        "cache", "", ((event.EVENT_TYPE, event.occurred_at) for event in events)
+    )
 
+
+def _millis(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+class LifecycleEventSink(DynamicSink[GoldenOutput]):
+    """Produces lifecycle events in Avro, keyed by golden id.
+
+    Avro single-object encoding by default; with a schema registry
+    (``registry.url`` set) each event is Confluent-framed with the id the
+    registry gave its schema (see :mod:`lifeline.events.schema_registry`).
     Keying by golden id keeps one customer's events in order on one
     partition. Event ids are derived from source positions, so a replay
     produces the same ids and consumers can drop duplicates.
     """
 
-    def __init__(self, config: Mapping[str, str], topic: str) -> None:
+    def __init__(
+        self,
+        config: Mapping[str, str],
+        topic: str,
+        registry: SchemaRegistrySettings | None = None,
+    ) -> None:
         self._config = dict(config)
         self._topic = topic
+        self._registry = registry
 
     def build(
         self, step_id: str, worker_index: int, worker_count: int
     ) -> _EventPartition:
-        """Open this worker's producer."""
+        """Open this worker's producer (and registry client)."""
         producer = Producer({"enable.idempotence": "true", **self._config})
-        return _EventPartition(producer, self._topic, EventCodec())
+        schemas = EventSchemas.load()
+        ids = None
+        if self._registry is not None:
+            ids = TopicSchemaIds.from_settings(self._registry, self._topic, schemas)
+        return _EventPartition(producer, self._topic, EventCodec(schemas), ids)
 
 
 class _EventPartition(StatelessSinkPartition[GoldenOutput]):
-    def __init__(self, producer: Producer, topic: str, codec: EventCodec) -> None:
+    def __init__(
+        self,
+        producer: Producer,
+        topic: str,
+        codec: EventCodec,
+        ids: TopicSchemaIds | None,
+    ) -> None:
         self._producer = producer
         self._topic = topic
         self._codec = codec
+        self._ids = ids
 
     def write_batch(self, items: list[GoldenOutput]) -> None:
         for item in items:
@@ -80,7 +123,7 @@ class _EventPartition(StatelessSinkPartition[GoldenOutput]):
                 self._producer.produce(
                     self._topic,
                     key=event.golden_id.encode(),
-                    value=self._codec.encode(event),
+                    value=self._encode(event),
                     headers={
                         "lifeline.event_type": type(event).__name__,
                         "lifeline.event_id": str(event.event_id),
@@ -92,5 +135,13 @@ class _EventPartition(StatelessSinkPartition[GoldenOutput]):
             msg = f"{remaining} lifecycle events not acknowledged in 30s"
             raise RetryableError(msg)
 
+    def _encode(self, event: LifecycleEvent) -> bytes:
+        """Single-object bytes, or a Confluent frame with the registry's id."""
+        if self._ids is None:
+            return self._codec.encode(event)
+        return self._codec.encode(event, self._ids.schema_id(event.EVENT_TYPE))
+
     def close(self) -> None:
         self._producer.flush(30)
+        if self._ids is not None:
+            self._ids.close()

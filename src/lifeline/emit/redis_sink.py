@@ -22,6 +22,7 @@ from lifeline.emit.cache_keys import email_view_key, row_key, row_tombstone_key
 from lifeline.emit.encoding import dumps
 from lifeline.join.email_view import ViewChange
 from lifeline.join.latest import RowChange
+from lifeline.observe import tally
 from lifeline.settings import RedisSettings
 
 logger = logging.getLogger(__name__)
@@ -43,14 +44,21 @@ class RedisCacheSink(DynamicSink[CacheItem]):
             Retrier.from_settings(self._settings),
             self._prefix,
             int(self._settings.tombstone_ttl),
+            tally.flow_of(step_id),
         )
 
 
 class _Partition(StatelessSinkPartition[CacheItem]):
     def __init__(
-        self, client: redis.Redis, retrier: Retrier, prefix: str, tombstone_ttl: int
+        self,
+        client: redis.Redis,
+        retrier: Retrier,
+        prefix: str,
+        tombstone_ttl: int,
+        flow: str,
     ) -> None:
         self._client = client
+        self._flow = flow
         self._retrier = retrier
         self._prefix = prefix
         self._tombstone_ttl = tombstone_ttl
@@ -62,6 +70,14 @@ class _Partition(StatelessSinkPartition[CacheItem]):
         # The pipeline is built anew on every attempt: redis-py empties a
         # pipeline whose execute() failed, so re-running it would send nothing.
         self._retrier.call(lambda: self._send(items, now_ms), "write rows and views")
+        # Snapshot reads carry when the snapshot read them, not a commit time.
+        committed = [
+            c.ts_ms
+            for item in items
+            for c in item
+            if type(c) is RowChange and c.snapshot is None
+        ]
+        tally.cache_latency(self._flow, "rows", committed)
 
     def _send(self, items: list[CacheItem], now_ms: int) -> None:
         pipe = self._client.pipeline(transaction=False)

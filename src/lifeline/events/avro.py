@@ -7,8 +7,9 @@ Two framings, told apart by their first byte when decoding:
 * Confluent wire format, when a schema-registry id is given: ``00``, the id
   as 4 bytes big-endian, then the Avro body.
 
-Decoding reads with the writer schema the frame names and resolves to the
-current schema, so data written with any released version reads as today's
+Decoding reads with the writer schema the frame names (a Confluent id it does
+not know yet is fetched from the codec's schema source, once) and resolves to
+the current schema, so data written with any released version reads as today's
 model (new fields take their defaults). A bad frame or body is a
 :class:`~lifeline.errors.RecordError` (a dead letter): its reason names the
 problem and the event type, never a value.
@@ -24,6 +25,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import SchemaParseException, parse_schema
 from pydantic import ValidationError
 
+from lifeline.decode.schema_source import SchemaSource
 from lifeline.errors import RecordError
 from lifeline.events.models import LifecycleEvent
 from lifeline.events.registry import EventSchema, EventSchemas, schema_fingerprint
@@ -44,15 +46,22 @@ UNENCODABLE_EVENT: Final = "unencodable_event"
 class EventCodec:
     """Encodes and decodes lifecycle events with the schemas it was given.
 
-    Schema-registry ids are not looked up anywhere: register the ids the
-    registry assigned with :meth:`add_schema_id` before decoding Confluent
-    frames. Safe to share between threads once ids are registered.
+    A Confluent frame's schema id is resolved with :meth:`add_schema_id`
+    beforehand or, failing that, by ``schema_source`` (a schema registry)
+    on first sight; without a source an unknown id is a bad record. A
+    source that cannot answer raises its RetryableError or FatalError from
+    :meth:`decode`. Safe to share between threads.
     """
 
-    __slots__ = ("_by_id", "_headers", "_schemas", "_writers")
+    __slots__ = ("_by_id", "_headers", "_schemas", "_source", "_writers")
 
-    def __init__(self, schemas: EventSchemas | None = None) -> None:
+    def __init__(
+        self,
+        schemas: EventSchemas | None = None,
+        schema_source: SchemaSource | None = None,
+    ) -> None:
         self._schemas = schemas if schemas is not None else EventSchemas.load()
+        self._source = schema_source
         self._writers: dict[type[LifecycleEvent], EventSchema] = {}
         self._headers: dict[type[LifecycleEvent], bytes] = {}
         for name in self._schemas.names():
@@ -147,13 +156,23 @@ class EventCodec:
             return schema, _SINGLE_HEADER
         if data[:1] == CONFLUENT_MAGIC and len(data) >= _CONFLUENT_HEADER:
             schema_id = int.from_bytes(data[1:_CONFLUENT_HEADER], "big")
-            schema = self._by_id.get(schema_id)
-            if schema is None:
-                msg = f"schema id {schema_id} was not registered with the codec"
-                raise RecordError(UNKNOWN_SCHEMA, msg)
-            return schema, _CONFLUENT_HEADER
+            return self._schema_of_id(schema_id), _CONFLUENT_HEADER
         msg = "neither an Avro single-object nor a Confluent frame"
         raise RecordError(BAD_FRAMING, msg)
+
+    def _schema_of_id(self, schema_id: int) -> EventSchema:
+        schema = self._by_id.get(schema_id)
+        if schema is not None:
+            return schema
+        if self._source is None:
+            msg = f"schema id {schema_id} was not registered with the codec"
+            raise RecordError(UNKNOWN_SCHEMA, msg)
+        definition = self._source.schema(schema_id)
+        if not isinstance(definition, Mapping):
+            msg = f"schema id {schema_id} is no event record schema"
+            raise RecordError(UNKNOWN_SCHEMA, msg)
+        self.add_schema_id(schema_id, definition)
+        return self._by_id[schema_id]
 
 
 def _validated(schema: EventSchema, record: Any) -> LifecycleEvent:

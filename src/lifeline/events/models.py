@@ -203,14 +203,31 @@ class LifecycleStageChanged(LifecycleEvent):
     fact: LifecycleFact
 
 
+class OrderLine(_Frozen):
+    """One line of an order as it was placed."""
+
+    line_no: int
+    sku: str
+    description: str | None = None
+    quantity: Money
+    unit_price: Money
+
+
 class OrderPlaced(LifecycleEvent):
-    """The customer placed an order."""
+    """The customer placed an order: its header and lines, coalesced.
+
+    ``line_count`` and ``lines`` are the lines that arrived with the order
+    (one transaction, or one window of source time); None in events of
+    schema version 1, which had no lines.
+    """
 
     EVENT_TYPE: ClassVar[str] = "OrderPlaced"
 
     order_number: str
     currency: str
     total: Money
+    line_count: int | None = None
+    lines: tuple[OrderLine, ...] | None = None
 
 
 class InvoicePosted(LifecycleEvent):
@@ -251,8 +268,20 @@ class PaymentFailed(LifecycleEvent):
     failure_reason: str | None = None
 
 
+class EntitlementChange(StrEnum):
+    """How an entitlement changed."""
+
+    GRANTED = "granted"
+    CHANGED = "changed"
+    REVOKED = "revoked"
+
+
 class EntitlementChanged(LifecycleEvent):
-    """What the customer may use changed (a subscription, seat count, plan)."""
+    """What the customer may use changed (a subscription, seat count, plan).
+
+    ``change`` and ``contract_id`` (the subscription) are None in events of
+    schema version 1.
+    """
 
     EVENT_TYPE: ClassVar[str] = "EntitlementChanged"
 
@@ -261,6 +290,8 @@ class EntitlementChanged(LifecycleEvent):
     plan: str | None = None
     quantity: int | None = None
     valid_until: AwareDatetime | None = None
+    change: EntitlementChange | None = None
+    contract_id: str | None = None
 
 
 class RenewalCompleted(LifecycleEvent):

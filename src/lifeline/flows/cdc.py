@@ -20,8 +20,9 @@ from lifeline.decode.json_envelope import EnvelopeDecoder
 from lifeline.decode.records import KafkaRecord
 from lifeline.emit.dead_letter import DeadLetterSink
 from lifeline.flows.stateful import stateful_flat_map
-from lifeline.join.latest import RowChange, latest_rows_step
+from lifeline.join.latest import RowChange, counting_latest_rows_step
 from lifeline.join.shards import group_rows_broadcasting
+from lifeline.observe import tally
 from lifeline.settings import Settings
 
 
@@ -58,10 +59,11 @@ def row_changes(
 
     config = kafka_config(settings)
     decoder = EnvelopeDecoder()
+    name = tally.flow_of(flow.flow_id)
     batches = op.input(
         "cdc_in", flow, source or KafkaBatchSource(config, cdc_topics(settings))
     )
-    decoded = op.map("decode", batches, decoder.decode_batch)
+    decoded = op.map("decode", batches, lambda batch: _decode(decoder, name, batch))
     dead: Stream[DeadLetter] = op.flat_map("dead_letters", decoded, lambda p: p[1])
     op.output(
         "dead_letter_out",
@@ -70,4 +72,16 @@ def row_changes(
         or DeadLetterSink(config, settings.topics.dead_letter, flow.flow_id),
     )
     grouped = op.flat_map("group_rows", decoded, lambda pair: group_rows(pair[0]))
-    return stateful_flat_map("latest_rows", grouped, latest_rows_step)
+    latest = counting_latest_rows_step(
+        lambda dropped: tally.dropped(name, dropped.duplicates, dropped.stale)
+    )
+    return stateful_flat_map("latest_rows", grouped, latest)
+
+
+def _decode(
+    decoder: EnvelopeDecoder, flow: str, records: list[KafkaRecord]
+) -> tuple[list[ChangeEvent], list[DeadLetter]]:
+    """Decode one Kafka batch and count its changes and failures."""
+    events, dead = decoder.decode_batch(records)
+    tally.decoded(flow, events, dead)
+    return events, dead

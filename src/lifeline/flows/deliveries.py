@@ -2,7 +2,8 @@
 
 It runs apart from the golden flow, with its own offsets, so a slow or failing
 target never delays the golden records or the cache. Events that cannot be
-read go to the dead-letter topic like any bad record.
+read go to the dead-letter topic like any bad record. Events in Confluent
+frames have their schema ids resolved by the configured schema registry.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from lifeline.emit.dead_letter import DeadLetterSink
 from lifeline.emit.delivery_sink import DeliverySink, EventBatch
 from lifeline.errors import RecordError
 from lifeline.events.avro import EventCodec
+from lifeline.events.schema_registry import SchemaRegistryClient
 from lifeline.flows.cdc import kafka_config
 from lifeline.settings import Settings
 
@@ -77,7 +79,9 @@ def build_delivery_flow(
     from lifeline.source.kafka_batch import KafkaBatchSource
 
     config = kafka_config(settings)
-    codec = EventCodec()
+    codec = EventCodec(
+        schema_source=SchemaRegistryClient.from_settings(settings.schema_registry)
+    )
     flow = Dataflow("lifeline_deliveries")
     batches = op.input(
         "events_in",

@@ -4,19 +4,24 @@
 
     kafka batches ─ decode ─┬─ dead letters ─────────────────────────> DLQ topic
                             └─ latest_rows ─┬─ rows ──────────────────> Redis rows
+                                            ├─ order windows ─┬─ late ──> late topic
+                                            │                 bursts
                                             └─ parties ─ clusters (resolver)
                                                  └─ golden ─┬──> golden cache
-                                                            └──> lifecycle topic
+                                                            ├──> lifecycle topic
+                                                            └──> audit topic
 
 ``latest_rows`` orders and deduplicates by source position; ``parties``
 assembles whole resolver records (a party's row plus its external-id links);
 ``clusters`` is the single resolver that decides golden ids; ``golden``
 derives each golden record from its members by the source-of-truth rules.
+``order windows`` coalesces each order with its lines into one burst
+(:mod:`lifeline.flows.order_windows`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import bytewax.operators as op
@@ -27,21 +32,29 @@ from bytewax.outputs import Sink
 
 from lifeline.decode.change import DeadLetter
 from lifeline.decode.records import KafkaRecord
+from lifeline.emit.audit_sink import AuditSink
 from lifeline.emit.golden_sinks import GoldenCacheSink, LifecycleEventSink
 from lifeline.emit.redis_sink import CacheItem, RedisCacheSink
 from lifeline.flows.cdc import kafka_config, row_changes
+from lifeline.flows.order_windows import order_bursts
 from lifeline.flows.stateful import stateful_flat_map
 from lifeline.golden.ownership import load_ownership
 from lifeline.golden.step import GoldenOutput, golden_step
-from lifeline.join.clusters import RESOLVER_KEY, cluster_step
+from lifeline.join.clusters import (
+    RESOLVER_KEY,
+    ClusterState,
+    GoldenInput,
+    ResolverItem,
+    cluster_step,
+)
 from lifeline.join.commerce import is_commerce
-from lifeline.join.latest import RowChange
 from lifeline.join.parties import (
-    PartyChange,
     party_step,
     route_parties,
     sample_party_model,
 )
+from lifeline.join.windows import LateLine
+from lifeline.observe import tally
 from lifeline.resolve import load_config
 from lifeline.settings import Settings
 
@@ -54,6 +67,8 @@ def build_golden_flow(
     golden_sink: Sink[GoldenOutput] | None = None,
     event_sink: Sink[GoldenOutput] | None = None,
     dead_letter_sink: Sink[DeadLetter] | None = None,
+    audit_sink: Sink[GoldenOutput] | None = None,
+    late_sink: Sink[LateLine] | None = None,
 ) -> Dataflow:
     """Assemble the golden flow; sources and sinks can be swapped for tests."""
     rules = load_ownership(settings.ownership_file)
@@ -70,14 +85,18 @@ def build_golden_flow(
         rows,
         lambda kv: _to_resolver([c for c in kv[1] if is_commerce(c, erp)]),
     )
-    to_resolver: KeyedStream[list[PartyChange | RowChange]] = op.merge(
+    to_resolver: KeyedStream[list[ResolverItem]] = op.merge(
         "to_resolver",
         op.filter_map("parties_to_resolver", parties, lambda kv: _to_resolver(kv[1])),
         commerce,
+        order_bursts(rows, settings, late_sink),
     )
-    clusters = stateful_flat_map("clusters", to_resolver, cluster_step(resolution))
+    resolver = _counting_resolver(cluster_step(resolution), tally.flow_of(flow.flow_id))
+    clusters = stateful_flat_map("clusters", to_resolver, resolver)
     inputs = op.flat_map("by_golden_id", clusters, _unpack)
-    golden = stateful_flat_map("golden", inputs, golden_step(rules))
+    golden = stateful_flat_map(
+        "golden", inputs, golden_step(rules, resolution.link_threshold)
+    )
     outputs = op.map("golden_out", golden, lambda kv: kv[1])
 
     op.output(
@@ -90,17 +109,53 @@ def build_golden_flow(
         "lifecycle_out",
         outputs,
         event_sink
-        or LifecycleEventSink(kafka_config(settings), settings.topics.lifecycle),
+        or LifecycleEventSink(
+            kafka_config(settings),
+            settings.topics.lifecycle,
+            settings.schema_registry,
+        ),
+    )
+    op.output(
+        "audit_out",
+        outputs,
+        audit_sink or AuditSink(kafka_config(settings), settings.topics.audit),
     )
     return flow
 
 
 def _to_resolver(
-    items: Sequence[PartyChange | RowChange],
-) -> tuple[str, list[PartyChange | RowChange]] | None:
+    items: Sequence[ResolverItem],
+) -> tuple[str, list[ResolverItem]] | None:
     """Route to the single resolver key (None: nothing to send)."""
     return (RESOLVER_KEY, list(items)) if items else None
 
 
 def _unpack(kv: tuple[str, Any]) -> Any:
     return kv[1]
+
+
+Resolved = list[list[tuple[str, list[GoldenInput]]]]
+ResolverStep = Callable[
+    [ClusterState | None, list[ResolverItem]], tuple[ClusterState, Resolved]
+]
+
+
+def _counting_resolver(step: ResolverStep, flow: str) -> ResolverStep:
+    """``step``, counting the merges, splits and removals each batch decides."""
+
+    def counted(
+        state: ClusterState | None, items: list[ResolverItem]
+    ) -> tuple[ClusterState, Resolved]:
+        state, resolved = step(state, items)
+        # An event reaches every golden id it involves: count each object once.
+        kinds = {
+            id(event): event.kind
+            for grouped in resolved
+            for _, inputs in grouped
+            for item in inputs
+            for event in item.events
+        }
+        tally.resolver_events(flow, kinds.values())
+        return state, resolved
+
+    return counted

@@ -1,9 +1,11 @@
 """Run a dataflow of ``dataflows/`` in the background, with recovery on.
 
-Recovery stores live under ``state/recovery/<flow>``; they are created on the
-first start. A restart (also after kill -9) resumes from the last snapshot:
+Recovery is on unless ``settings.flows.recovery`` is false. Stores live under
+``state/recovery/<flow>``; they are created on the first start, and the flow
+snapshots its state and input offsets every ``settings.flows.snapshot_interval``
+seconds. A restart (also after kill -9) resumes from the last snapshot:
 records read after it are read again, and the version-guarded state and
-idempotent cache writes make that harmless.
+idempotent cache writes make that harmless (docs/streaming-engineers.md).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -33,12 +36,20 @@ class FlowProcess:
         flow: str = "skeleton",
         *,
         workers: int = 1,
-        snapshot_interval: int = 5,
+        snapshot_interval: int | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """``env`` adds variables to the flow's environment (e.g. LIFELINE_*)."""
         self.settings = settings
         self.flow = flow
         self.workers = workers
-        self.snapshot_interval = snapshot_interval
+        self.recovery = settings.flows.recovery
+        self.snapshot_interval = (
+            settings.flows.snapshot_interval
+            if snapshot_interval is None
+            else snapshot_interval
+        )
+        self.env = dict(env or {})
         self.process = ManagedProcess(f"flow-{flow}", settings.state_path / "run")
         self.recovery_dir = settings.state_path / "recovery" / flow
 
@@ -55,8 +66,9 @@ class FlowProcess:
         if not self.flow_file.is_file():
             raise ComponentError(self.process.name, f"no flow file {self.flow_file}")
         self._check_topics()
-        self._init_recovery()
-        pid = self.process.spawn(self._argv())
+        if self.recovery:
+            self._init_recovery()
+        pid = self.process.spawn(self._argv(), env=self.env)
         deadline = time.monotonic() + settle
         while time.monotonic() < deadline:
             if self.process.pid() is None:
@@ -65,25 +77,28 @@ class FlowProcess:
                 )
             time.sleep(0.2)
         logger.info(
-            "flow started flow=%s pid=%d workers=%d", self.flow, pid, self.workers
+            "flow started flow=%s pid=%d workers=%d recovery=%s",
+            self.flow,
+            pid,
+            self.workers,
+            self.recovery_dir if self.recovery else "off",
         )
         return pid
 
     def _argv(self) -> list[str]:
-        return [
+        argv = [
             sys.executable,
             "-m",
             "bytewax.run",
             f"{self.flow_file}:flow",
             "-w",
             str(self.workers),
-            "-r",
-            str(self.recovery_dir),
             "-s",
             str(self.snapshot_interval),
-            "-b",
-            "0",
         ]
+        if self.recovery:
+            argv += ["-r", str(self.recovery_dir), "-b", "0"]
+        return argv
 
     def _check_topics(self) -> None:
         """Fail fast, before spawning, when the broker or a CDC topic is missing."""

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifeline.audit.build import AuditBatch, AuditBuilder, GoldenChange
+from lifeline.audit.entry import AuditEntry
 from lifeline.cache.keys import email_hash
 from lifeline.cache.updates import CacheUpdate, Delete, Merge, Upsert
 from lifeline.decode.render import render_value
@@ -29,19 +31,29 @@ from lifeline.events.models import (
 )
 from lifeline.golden.facts import apply_facts
 from lifeline.golden.lifecycle import INITIAL_STAGE
-from lifeline.golden.ownership import Conflict, FieldSources, OwnershipRules
+from lifeline.golden.ownership import (
+    Conflict,
+    FieldSources,
+    OwnershipRules,
+    Provenance,
+)
 from lifeline.join.clusters import GoldenInput, Member
+from lifeline.resolve import DEFAULT_CONFIG
 
 EMAIL_FIELDS = ("login_email", "billing_email")
 
 
 @dataclass(frozen=True, slots=True)
 class GoldenOutput:
-    """What one batch changed: cache updates, lifecycle events, conflicts."""
+    """What one batch changed: cache updates, lifecycle events, conflicts.
+
+    ``audit`` holds one entry per golden-record change, with its causes.
+    """
 
     updates: tuple[CacheUpdate, ...]
     events: tuple[LifecycleEvent, ...]
     conflicts: tuple[tuple[str, Conflict], ...] = ()
+    audit: tuple[AuditEntry, ...] = ()
 
 
 @dataclass(slots=True)
@@ -54,10 +66,15 @@ class GoldenState:
 
 def golden_step(
     rules: OwnershipRules,
+    link_threshold: float = DEFAULT_CONFIG.link_threshold,
 ) -> Callable[
     [GoldenState | None, list[GoldenInput]], tuple[GoldenState, list[GoldenOutput]]
 ]:
-    """A Bytewax ``stateful_flat_map`` mapper over one key group's inputs."""
+    """A Bytewax ``stateful_flat_map`` mapper over one key group's inputs.
+
+    ``link_threshold`` is the resolver's, recorded with fuzzy matches.
+    """
+    auditor = AuditBuilder(rules, link_threshold)
 
     def step(
         state: GoldenState | None, inputs: list[GoldenInput]
@@ -66,11 +83,14 @@ def golden_step(
         updates: list[CacheUpdate] = []
         events: list[LifecycleEvent] = []
         conflicts: list[tuple[str, Conflict]] = []
+        audit = auditor.batch()
         for item in inputs:
-            _one(rules, golden, item, updates, events, conflicts)
-        if not updates and not events:
+            _one(rules, golden, item, updates, events, conflicts, audit)
+        if not updates and not events and not audit.entries:
             return golden, []
-        output = GoldenOutput(tuple(updates), tuple(events), tuple(conflicts))
+        output = GoldenOutput(
+            tuple(updates), tuple(events), tuple(conflicts), tuple(audit.entries)
+        )
         return golden, [output]
 
     return step
@@ -83,17 +103,21 @@ def _one(
     updates: list[CacheUpdate],
     events: list[LifecycleEvent],
     conflicts: list[tuple[str, Conflict]],
+    audit: AuditBatch,
 ) -> None:
     gid = item.golden_id
+    first_event = len(events)
     previous = state.records.pop(gid, None)
     stage = state.stages.pop(gid, INITIAL_STAGE)
     if item.merged_into is not None:
+        audit.retired(item)
         return  # the survivor's input carries the merge
     if not item.members:
         # Also without a previous record: the cache's guard ignores a stale one.
         updates.append(Delete(gid, _after_merge(item.version)))
+        audit.deleted(item, previous)
         return
-    record, found = build_record(rules, item.members, _changed_refs(item))
+    record, found, provenance = build_record(rules, item.members, _changed_refs(item))
     conflicts.extend((gid, conflict) for conflict in found)
     state.records[gid] = record
     if item.absorbed:
@@ -105,6 +129,9 @@ def _one(
     events.extend(fact_events)
     state.stages[gid] = stage
     updates.append(_upsert(gid, item, record, stage))
+    audit.changed(
+        GoldenChange(item, previous, record, provenance, found, events[first_event:])
+    )
 
 
 def _after_merge(version: str) -> str:
@@ -118,8 +145,11 @@ def _after_merge(version: str) -> str:
 
 def build_record(
     rules: OwnershipRules, members: Iterable[Member], changed: set[str]
-) -> tuple[dict[str, Any], list[Conflict]]:
-    """The golden fields of ``members`` by the rules; conflicts of ``changed``."""
+) -> tuple[dict[str, Any], list[Conflict], dict[str, Provenance]]:
+    """The golden fields of ``members`` by the rules; conflicts of ``changed``.
+
+    The third part says where each field with a value got it from.
+    """
     sources: FieldSources = {}
     conflicts: list[Conflict] = []
     for member in sorted(members, key=lambda m: m.position):
@@ -136,7 +166,7 @@ def build_record(
             # The golden record carries the address in its canonical form, the
             # form its email index is keyed by; sources keep what they sent.
             record[name] = value.strip().lower() or None
-    return record, conflicts
+    return record, conflicts, rules.provenance(sources)
 
 
 def _changed_refs(item: GoldenInput) -> set[str]:
@@ -158,6 +188,8 @@ def _upsert(
         source_ids=tuple(member.ref for member in item.members),
         email_hashes=tuple(sorted(emails)),
         stage=stage.value,
+        open_invoices=item.open_invoices,
+        entitlements=item.entitlements,
     )
 
 

@@ -6,16 +6,24 @@ membership or member rows changed, the golden id's complete member list with
 their rows. Downstream steps derive the golden record from that list alone.
 
 Versions: every batch advances a sequence by the number of changes in it,
-and everything emitted for the batch carries the sequence's new value. Replays
-after recovery re-process the same number of changes from the snapshot, so
-any change after the replay gets a version above all versions written before
-the crash, and the cache's version guard makes the replay itself harmless.
+and everything emitted for the batch carries the sequence's new value, after
+a *generation*: the wall-clock milliseconds at which this process first took
+the resolver state, raised at every resume. A replay after recovery sees the
+changes again in other batches (so other counts: the parties step folds one
+party's changes per batch), yet every write it makes is newer than any
+written before the crash, and the cache converges on the replayed state; a
+stale process still writing after its successor started is outvoted too.
+While the replay re-reads the last snapshot interval, the cache may show a
+state up to that much older than before the crash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from lifeline.decode.change import Row
 from lifeline.decode.position import SourcePosition
@@ -23,6 +31,7 @@ from lifeline.join.commerce import (
     CommerceState,
     Fact,
     StageHistory,
+    burst_facts,
     facts_of,
     history_of,
     settle,
@@ -30,6 +39,7 @@ from lifeline.join.commerce import (
 from lifeline.join.latest import RowChange
 from lifeline.join.parties import PartyChange
 from lifeline.join.shards import group_by_key_group
+from lifeline.join.windows import OrderBurst
 from lifeline.resolve import (
     DEFAULT_CONFIG,
     ClusterEvent,
@@ -40,6 +50,9 @@ from lifeline.resolve import (
 )
 
 RESOLVER_KEY = "resolver"
+
+ResolverItem = PartyChange | RowChange | OrderBurst
+"""What the resolver step takes: party changes, commercial rows, order bursts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +86,8 @@ class GoldenInput:
     ``decisions`` and ``events`` say why, for the audit trail; ``causes``
     are the source changes behind it (its lineage). An input with
     ``merged_into`` set retires an absorbed id: the survivor's input carries
-    the merge.
+    the merge. ``open_invoices`` and ``entitlements`` are the cache fields
+    of its ERP customers' accounts (see :mod:`lifeline.join.accounts`).
     """
 
     golden_id: str
@@ -86,6 +100,8 @@ class GoldenInput:
     causes: tuple[Cause, ...] = ()
     facts: tuple[Fact, ...] = ()
     history: StageHistory = ()  # every stage fact of its customers, in order
+    open_invoices: Mapping[str, Any] | None = None
+    entitlements: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -98,31 +114,54 @@ class ClusterState:
     sequence: int = 0
     commerce: CommerceState = field(default_factory=CommerceState)
     customer_refs: dict[str, str] = field(default_factory=dict)  # row id -> ref
+    generation: int = 0  # see the module docstring
+    owner: int = 0  # the process (step) that set the generation
 
 
-def version_string(sequence: int) -> str:
-    """A byte-order comparable version for the cache's guard."""
-    return f"r:{sequence:020d}"
+def version_string(sequence: int, generation: int = 0) -> str:
+    """A byte-order comparable version for the cache's guard.
+
+    Any version of a later generation sorts above every one of an earlier
+    generation, and a generation from the clock (13 digits) above the
+    format without one (generation 0, written before generations existed).
+    """
+    if generation == 0:
+        return f"r:{sequence:020d}"
+    return f"r:{generation:013d}:{sequence:020d}"
+
+
+def _claim(state: ClusterState, owner: int) -> None:
+    """Start a new generation when this process meets the state first."""
+    if state.owner != owner:
+        now_ms = time.time_ns() // 1_000_000
+        state.generation = max(state.generation + 1, now_ms)
+        state.owner = owner
 
 
 def cluster_step(
     config: ResolutionConfig = DEFAULT_CONFIG,
 ) -> Callable[
-    [ClusterState | None, list[PartyChange | RowChange]],
+    [ClusterState | None, list[ResolverItem]],
     tuple[ClusterState, list[list[tuple[str, list[GoldenInput]]]]],
 ]:
     """A Bytewax ``stateful_flat_map`` mapper over the single resolver key."""
+    owner = uuid.uuid4().int >> 64
 
     def step(
-        state: ClusterState | None, items: list[PartyChange | RowChange]
+        state: ClusterState | None, items: list[ResolverItem]
     ) -> tuple[ClusterState, list[list[tuple[str, list[GoldenInput]]]]]:
         clusters = state if state is not None else ClusterState(Resolver(config))
+        _claim(clusters, owner)
         changes = [item for item in items if isinstance(item, PartyChange)]
         facts = [
             fact
             for item in items
-            if isinstance(item, RowChange)
-            for fact in facts_of(clusters.commerce, item)
+            if not isinstance(item, PartyChange)
+            for fact in (
+                burst_facts(item)
+                if isinstance(item, OrderBurst)
+                else facts_of(clusters.commerce, item)
+            )
         ]
         # Every input advances the version sequence, commercial rows included.
         clusters.sequence += len(items) - len(changes)
@@ -152,7 +191,7 @@ def _resolve(
             )
     batch = state.resolver.resolve([change.change for change in changes])
     state.sequence += len(changes)
-    version = version_string(state.sequence)
+    version = version_string(state.sequence, state.generation)
     refs = {change.change.ref for change in changes}
     for event in batch.events:
         refs.update(event.moved)
@@ -173,6 +212,7 @@ def _resolve(
         return None if ref is None else state.golden_of.get(ref)
 
     ready = settle(state.commerce, facts, golden_of_customer)
+    accounts = state.commerce.accounts
     for gid in ready:
         touched.setdefault(gid, set())
     decisions_of: dict[str, list[ResolutionDecision]] = {}
@@ -208,6 +248,8 @@ def _resolve(
                 causes=causes.get(gid, ()) + fact_causes,
                 facts=tuple(ready.get(gid, ())),
                 history=history_of(state.commerce, customer_rows),
+                open_invoices=accounts.open_invoices(customer_rows),
+                entitlements=accounts.entitlements(customer_rows),
             )
         )
     return inputs

@@ -1,23 +1,30 @@
-"""Commercial facts: orders, invoices and payments of a golden customer.
+"""Commercial facts: orders, invoices, payments and subscriptions of a customer.
 
-ERP orders and invoices name their customer by row id, payments name their
-invoice; this module keeps those links (inside the resolver step, which knows
-every party) and turns row changes into :class:`Fact` values for the golden
-id they belong to. A fact whose customer is not known yet waits until the
-customer's row arrives (snapshots do not order topics).
+ERP orders, invoices and subscriptions name their customer by row id,
+payments name their invoice; this module keeps those links (inside the
+resolver step, which knows every party) and turns row changes into
+:class:`Fact` values for the golden id they belong to. A fact whose customer
+is not known yet waits until the customer's row arrives (snapshots do not
+order topics).
 
 Facts are taken from what changed, so a re-snapshot that sends a row again
 unchanged is no new fact: an order placed is an order row that appears, an
 invoice posted or paid is a status that becomes ``posted`` or ``paid``, a
 payment received or failed is a payment row that appears with that status.
+A subscription is *granted* when it becomes ``active``, *changed* when an
+active one changes plan, product or seats (or ends earlier), *revoked* when
+it stops being active (cancelled, expired, deleted) and *renewed* when an
+active one's ``ends_on`` moves later or its ``renewed_at`` is set. An order
+appearing moves the lifecycle stage at once; its ``OrderPlaced`` comes from
+the order's burst (:mod:`lifeline.join.windows`), with its lines.
 
 Topics are read in no particular order: a payment may be read before the
 order it follows. So each customer also keeps the *history* of its
 stage-moving facts, ordered by source position (ties, as in a snapshot where
 every row shares one position, broken by business time and then by the
-natural order order < invoice < payment), and the lifecycle stage is always
-derived from that whole history (:mod:`lifeline.golden.facts`), whatever
-order the facts arrived in.
+natural order order < grant < payment < paid invoice < renewal < revoke),
+and the lifecycle stage is always derived from that whole history
+(:mod:`lifeline.golden.facts`), whatever order the facts arrived in.
 """
 
 from __future__ import annotations
@@ -27,20 +34,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lifeline.decode.change import Row
+from lifeline.join.accounts import ACTIVE, AccountIndex
 from lifeline.join.latest import RowChange
+from lifeline.join.windows import OrderBurst
 
 ORDERS, INVOICES, PAYMENTS = "orders", "invoices", "payments"
-COMMERCE_TABLES = frozenset({ORDERS, INVOICES, PAYMENTS})
+SUBSCRIPTIONS = "subscriptions"
+COMMERCE_TABLES = frozenset({ORDERS, INVOICES, PAYMENTS, SUBSCRIPTIONS})
 
 # Facts that can move a lifecycle stage, with their rank among facts at one
-# source position, and the column holding each table's business time.
+# source position.
 _STAGE_RANK = {
     "order_placed": 0,
+    "entitlement_granted": 1,
     "payment_failed": 2,
     "payment_received": 2,
     "invoice_paid": 3,
+    "renewed": 4,
+    "entitlement_revoked": 5,
 }
-_BUSINESS_TIME = {ORDERS: "ordered_at", INVOICES: "posted_at", PAYMENTS: "paid_at"}
+# Stage facts a row can state more than once (a subscription renewed yearly).
+_REPEATABLE = frozenset({"entitlement_granted", "entitlement_revoked", "renewed"})
+# The columns holding a fact's business time: by fact kind, else by table.
+_KIND_TIME = {
+    "entitlement_granted": ("starts_on", "updated_at"),
+    "entitlement_revoked": ("updated_at", "ends_on"),
+    "renewed": ("renewed_at", "updated_at"),
+}
+_TABLE_TIME = {ORDERS: "ordered_at", INVOICES: "posted_at", PAYMENTS: "paid_at"}
+# Subscription columns whose change is an entitlement change.
+_TERMS = ("product_code", "plan_code", "seats")
 
 HistoryKey = tuple[Any, ...]
 """Orders stage facts: (position key, business time, rank, row id)."""
@@ -51,13 +74,20 @@ StageHistory = tuple[tuple[HistoryKey, str], ...]
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """A business fact about one ERP customer (by the customer's row id)."""
+    """A business fact about one ERP customer (by the customer's row id).
 
-    kind: str  # order_placed | invoice_posted | invoice_paid | payment_*
+    ``lines`` are an order burst's line changes; a ``quiet`` fact enters the
+    history but publishes no event (a subscription that appears already
+    ended: it was granted and revoked before Lifeline saw it).
+    """
+
+    kind: str  # order_placed | order_coalesced | invoice_* | payment_* | ...
     customer_row: str
     row: Row
     change: RowChange
     invoice: Row | None = None  # the invoice a payment settles
+    lines: tuple[RowChange, ...] = ()
+    quiet: bool = False
 
 
 @dataclass(slots=True)
@@ -72,35 +102,71 @@ class CommerceState:
     )
     # payments whose invoice has not arrived yet, by invoice id
     unmatched: dict[str, list[RowChange]] = field(default_factory=dict)
+    accounts: AccountIndex = field(default_factory=AccountIndex)
 
 
 def is_commerce(change: RowChange, erp_system: str) -> bool:
-    """True for a row change of the ERP's orders, invoices or payments."""
+    """True for a row change of the ERP's commercial tables (not order lines)."""
     return change.system == erp_system and change.table in COMMERCE_TABLES
 
 
 def facts_of(state: CommerceState, change: RowChange) -> list[Fact]:
-    """The facts one commercial row change states (most state none)."""
-    row, old = change.row, change.old
-    if change.table == INVOICES and row is not None:
-        invoice_id = str(row.get("id"))
-        state.invoices[invoice_id] = row
-        waiting = state.unmatched.pop(invoice_id, [])
-        released = [f for payment in waiting for f in facts_of(state, payment)]
-        return _invoice_facts(row, old, change) + released
+    """The facts one commercial row change states (most state none).
+
+    An invoice or subscription change yields an ``account_changed`` fact for
+    each customer it touched that no other fact names (a row can move to
+    another customer), so their cached open invoices and entitlements
+    follow it.
+    """
+    state.accounts.apply(change)
+    if change.table == INVOICES:
+        facts = _invoice_change(state, change)
+    elif change.table == SUBSCRIPTIONS:
+        facts = subscription_facts(change)
+    else:
+        return _order_or_payment(state, change)
+    covered = {fact.customer_row for fact in facts if fact.change is change}
+    return facts + [
+        f for f in _account_changed(change) if f.customer_row not in covered
+    ]
+
+
+def burst_facts(burst: OrderBurst) -> list[Fact]:
+    """The fact of a coalesced order: it publishes ``OrderPlaced``."""
+    header = burst.header
+    if header.row is None:
+        return []
+    customer = _customer(header.row)
+    return [Fact("order_coalesced", customer, header.row, header, lines=burst.lines)]
+
+
+def _invoice_change(state: CommerceState, change: RowChange) -> list[Fact]:
+    row = change.row
     if row is None:
         return []
-    if change.table == ORDERS and old is None:
+    invoice_id = str(row.get("id"))
+    state.invoices[invoice_id] = row
+    waiting = state.unmatched.pop(invoice_id, [])
+    released = [f for payment in waiting for f in facts_of(state, payment)]
+    return _invoice_facts(row, change.old, change) + released
+
+
+def _order_or_payment(state: CommerceState, change: RowChange) -> list[Fact]:
+    row = change.row
+    if row is None or change.old is not None:
+        return []
+    if change.table == ORDERS:
         return [Fact("order_placed", _customer(row), row, change)]
-    if change.table == PAYMENTS and old is None:
-        invoice_id = str(row.get("invoice_id"))
-        invoice = state.invoices.get(invoice_id)
-        if invoice is None:  # its invoice is on another topic, not read yet
-            state.unmatched.setdefault(invoice_id, []).append(change)
-            return []
-        status = row.get("status")
-        if status in ("received", "failed"):
-            return [Fact(f"payment_{status}", _customer(invoice), row, change, invoice)]
+    if change.table != PAYMENTS:
+        return []
+    invoice_id = str(row.get("invoice_id"))
+    invoice = state.invoices.get(invoice_id)
+    if invoice is None:  # its invoice is on another topic, not read yet
+        state.unmatched.setdefault(invoice_id, []).append(change)
+        return []
+    status = row.get("status")
+    if status in ("received", "failed"):
+        return [Fact(f"payment_{status}", _customer(invoice), row, change, invoice)]
     return []
 
 
@@ -110,6 +176,64 @@ def _invoice_facts(row: Row, old: Row | None, change: RowChange) -> list[Fact]:
         for status in ("posted", "paid")
         if row.get("status") == status and (old or {}).get("status") != status
     ]
+
+
+def subscription_facts(change: RowChange) -> list[Fact]:
+    """Grant, change, revoke and renewal facts of one subscription change."""
+    row, old = change.row, change.old
+    was, now = _active(old), _active(row)
+    current = row if row is not None else old
+    if current is None:
+        return []
+    customer = _customer(current)
+    if row is not None and old is None and not now:
+        # It appears already ended: its whole life, for the history only.
+        return [
+            Fact(kind, customer, row, change, quiet=True)
+            for kind in ("entitlement_granted", "entitlement_revoked")
+        ]
+    kinds = []
+    if now and not was:
+        kinds.append("entitlement_granted")
+    elif was and not now:
+        kinds.append("entitlement_revoked")
+    elif now and _terms_changed(old, row):
+        kinds.append("entitlement_changed")
+    if now and _renewed(old, row):
+        kinds.append("renewed")
+    return [Fact(kind, customer, current, change) for kind in kinds]
+
+
+def _active(row: Row | None) -> bool:
+    return row is not None and row.get("status") == ACTIVE
+
+
+def _terms_changed(old: Row | None, row: Row | None) -> bool:
+    if old is None or row is None:
+        return False
+    if any(old.get(name) != row.get(name) for name in _TERMS):
+        return True
+    before, after = old.get("ends_on"), row.get("ends_on")
+    return before is not None and after is not None and after < before
+
+
+def _renewed(old: Row | None, row: Row | None) -> bool:
+    """An existing subscription's term was extended or its renewal recorded."""
+    if old is None or row is None:
+        return False
+    before, after = old.get("ends_on"), row.get("ends_on")
+    if before is not None and after is not None and after > before:
+        return True
+    renewed_at = row.get("renewed_at")
+    return renewed_at is not None and renewed_at != old.get("renewed_at")
+
+
+def _account_changed(change: RowChange) -> list[Fact]:
+    """Refresh facts for the customers whose account view ``change`` touched."""
+    rows = [r for r in (change.row, change.old) if r is not None]
+    customers = dict.fromkeys(_customer(r) for r in rows)
+    current = rows[0]
+    return [Fact("account_changed", c, current, change) for c in customers]
 
 
 def _customer(row: Row) -> str:
@@ -144,14 +268,30 @@ def settle(
 def history_key(fact: Fact) -> HistoryKey:
     """Where ``fact`` stands in its customer's history (see module doc)."""
     change = fact.change
-    when = fact.row.get(_BUSINESS_TIME.get(change.table, ""))
     row_id = change.row_id
     return (
         change.position.key,
-        "" if when is None else str(when),
+        _business_time(fact),
         _STAGE_RANK.get(fact.kind, 1),
         (len(row_id), row_id),
     )
+
+
+def history_row(key: HistoryKey) -> str:
+    """The row id of the fact at ``key`` (e.g. which subscription)."""
+    row_id: str = key[3][1]
+    return row_id
+
+
+def _business_time(fact: Fact) -> str:
+    # A subscription that appears ended takes its place where it ended.
+    kind = "entitlement_revoked" if fact.quiet else fact.kind
+    columns = _KIND_TIME.get(kind) or (_TABLE_TIME.get(fact.change.table, ""),)
+    for column in columns:
+        when = fact.row.get(column)
+        if when is not None:
+            return str(when)
+    return ""
 
 
 def record_history(state: CommerceState, facts: Iterable[Fact]) -> None:
@@ -160,7 +300,10 @@ def record_history(state: CommerceState, facts: Iterable[Fact]) -> None:
         if fact.kind not in _STAGE_RANK:
             continue
         seen = state.history.setdefault(fact.customer_row, {})
-        ident = (fact.kind, fact.change.table, fact.change.row_id)
+        row_id = fact.change.row_id
+        if fact.kind in _REPEATABLE:
+            row_id = f"{row_id}@{fact.change.position.encode()}"
+        ident = (fact.kind, fact.change.table, row_id)
         if ident not in seen:
             seen[ident] = history_key(fact)
 

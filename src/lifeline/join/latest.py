@@ -9,7 +9,7 @@ position, so an older change arriving late cannot bring the row back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from lifeline.decode.change import TOMBSTONE, UNCHANGED, ChangeEvent, Row
@@ -20,7 +20,12 @@ RowKey = tuple[str, str, str]  # (system, table, row id)
 
 @dataclass(slots=True)
 class RowChange:
-    """The current row of one source row changed (``row`` None: deleted)."""
+    """The current row of one source row changed (``row`` None: deleted).
+
+    ``tx_id`` is the source transaction's id when the connector sends
+    transaction metadata; ``snapshot`` the change event's snapshot marker
+    (None when streaming).
+    """
 
     system: str
     table: str
@@ -29,6 +34,16 @@ class RowChange:
     row: Row | None
     position: SourcePosition
     ts_ms: int
+    tx_id: str | None = None
+    snapshot: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """Changes of one call not applied: at the applied position, or older."""
+
+    duplicates: int = 0
+    stale: int = 0
 
 
 @dataclass(slots=True)
@@ -49,8 +64,15 @@ class LatestRows:
         Tombstones and logical-decoding messages change no row; a truncate
         deletes every row of its table that this state holds.
         """
+        return self.apply_counted(events)[0]
+
+    def apply_counted(
+        self, events: Iterable[ChangeEvent]
+    ) -> tuple[list[RowChange], Dropped]:
+        """Like :meth:`apply`, also saying how many changes were dropped."""
         changes: list[RowChange] = []
         rows = self.rows
+        duplicates = stale = 0
         for event in events:
             if event.op in _NOT_ROWS or event.position is None:
                 continue
@@ -61,6 +83,10 @@ class LatestRows:
             previous = rows.get(key)
             if previous is not None and event.position <= previous[0]:
                 self.dropped += 1
+                if event.position == previous[0]:
+                    duplicates += 1
+                else:
+                    stale += 1
                 continue
             old = previous[1] if previous is not None else None
             row = None if event.op == "d" else _fill_unchanged(event.after, old)
@@ -77,9 +103,11 @@ class LatestRows:
                     row,
                     event.position,
                     event.ts_ms,
+                    event.tx_id,
+                    event.snapshot,
                 )
             )
-        return changes
+        return changes, Dropped(duplicates, stale)
 
     def _truncate(self, event: ChangeEvent) -> list[RowChange]:
         at = event.position
@@ -117,7 +145,24 @@ def latest_rows_step(
     state: LatestRows | None, events: list[ChangeEvent]
 ) -> tuple[LatestRows, list[list[RowChange]]]:
     """Bytewax ``stateful_flat_map`` mapper: one output list per input list."""
-    if state is None:
-        state = LatestRows.empty()
-    changes = state.apply(events)
-    return state, [changes] if changes else []
+    return counting_latest_rows_step(None)(state, events)
+
+
+def counting_latest_rows_step(
+    on_dropped: Callable[[Dropped], None] | None,
+) -> Callable[
+    [LatestRows | None, list[ChangeEvent]], tuple[LatestRows, list[list[RowChange]]]
+]:
+    """:func:`latest_rows_step` that reports each call's drops to ``on_dropped``."""
+
+    def step(
+        state: LatestRows | None, events: list[ChangeEvent]
+    ) -> tuple[LatestRows, list[list[RowChange]]]:
+        if state is None:
+            state = LatestRows.empty()
+        changes, dropped = state.apply_counted(events)
+        if on_dropped is not None and (dropped.duplicates or dropped.stale):
+            on_dropped(dropped)
+        return state, [changes] if changes else []
+
+    return step

@@ -13,6 +13,7 @@ from typing import Any
 
 import pymysql
 
+from lifeline.capture.signals import mysql_signal_table, mysql_statements
 from lifeline.preflight.dsn import MySQLDsn, mask
 from lifeline.preflight.mysql_facts import MySQLFacts, gather
 from lifeline.preflight.report import (
@@ -95,8 +96,42 @@ def evaluate(facts: MySQLFacts, scope: Scope, limits: MySQLLimits) -> list[Check
         _gtid(facts),
         _tables(facts),
         _grants(facts, scope),
+        *_signal_table(facts, scope),
         *heartbeat_check(scope, _QUIET_EFFECT),
     ]
+
+
+def _signal_table(facts: MySQLFacts, scope: Scope) -> list[Check]:
+    """The signal table ``lifeline snapshot`` writes; Debezium writes watermarks."""
+    check = "signal table"
+    if scope.connector is None:
+        return []
+    if scope.signal_table is None:
+        note = f"set signal.data.collection in {scope.connector}"
+        reason = "none: lifeline snapshot cannot ask for incremental snapshots"
+        return [warned(check, reason, Fix((), FixMode.MANUAL, note))]
+    table = mysql_signal_table(scope.signal_table)
+    captured = sorted({db for db, _ in facts.tables})
+    if table.namespace not in captured:
+        note = f"use a table in {', '.join(captured) or 'a captured database'}"
+        reason = f"{table.qualified} is outside the captured databases: never read"
+        return [warned(check, reason, Fix((), FixMode.MANUAL, note))]
+    lacking = [
+        p for p in table.privileges if not facts.has(p, table.namespace, table.name)
+    ]
+    if facts.signal_exists and not lacking:
+        return [passed(check, f"{table.qualified}: ready")]
+    statements = mysql_statements(
+        table, facts.user, facts.host, create=not facts.signal_exists
+    )
+    who = f"{facts.user}@{facts.host}"
+    problem = (
+        f"lacks {', '.join(lacking)} for {who}"
+        if facts.signal_exists
+        else "does not exist"
+    )
+    reason = f"{table.qualified} {problem}: lifeline snapshot cannot run"
+    return [warned(check, reason, Fix(tuple(statements)))]
 
 
 def _literal(text: str) -> str:

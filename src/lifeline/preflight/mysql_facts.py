@@ -71,6 +71,7 @@ class MySQLFacts:
     tables: tuple[tuple[str, str], ...]
     unmatched_patterns: tuple[str, ...]
     binlogs: tuple[int, int] | None  # (files, bytes); None when not readable
+    signal_exists: bool = False  # the scope's signal table is visible to the user
 
     def has(self, privilege: str, database: str = "*", table: str = "*") -> bool:
         """True when a grant gives ``privilege`` (or ALL) on ``database.table``."""
@@ -90,7 +91,8 @@ def gather(conn: pymysql.connections.Connection, scope: Scope) -> MySQLFacts:
         grants = tuple(g for row in cursor.fetchall() if (g := parse_grant(row[0])))
         cursor.execute("SHOW PRIVILEGES")
         known = frozenset(str(row[0]).upper() for row in cursor.fetchall())
-        selected, unmatched = select_tables(_tables(cursor), scope)
+        available = _tables(cursor)
+        selected, unmatched = select_tables(available, scope)
         binlogs = _binlogs(cursor)
     version = variables.get("version", "?")
     mariadb = "gtid_domain_id" in variables or "mariadb" in version.lower()
@@ -105,7 +107,13 @@ def gather(conn: pymysql.connections.Connection, scope: Scope) -> MySQLFacts:
         tables=tuple(selected),
         unmatched_patterns=tuple(unmatched),
         binlogs=binlogs,
+        signal_exists=_signal_exists(available, scope),
     )
+
+
+def _signal_exists(available: list[tuple[str, str]], scope: Scope) -> bool:
+    database, _, table = (scope.signal_table or "").rpartition(".")
+    return (database, table) in available
 
 
 def parse_grant(line: str) -> Grant | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from lifeline.capture.signals import PgSideState, postgres_statements
 from lifeline.preflight.dsn import mask, postgres_display, postgres_password
 from lifeline.preflight.postgres_facts import (
     Connection,
@@ -85,6 +86,7 @@ def evaluate(facts: PostgresFacts, scope: Scope, limits: PostgresLimits) -> list
         _sender_capacity(facts, scope),
         _replication_role(facts),
         *_table_checks(facts),
+        *_side_table_checks(facts, scope),
         _publication(facts, scope),
         *_replica_identity(facts.tables),
         _connector_slot(facts, scope),
@@ -92,6 +94,44 @@ def evaluate(facts: PostgresFacts, scope: Scope, limits: PostgresLimits) -> list
         *_wal_keep_cap(facts, limits),
         *heartbeat_check(scope, _QUIET_EFFECT, action_query_hint=True),
     ]
+
+
+_SIDE_EFFECTS = {
+    "signal table": "lifeline snapshot cannot run an incremental snapshot",
+    "heartbeat table": "heartbeat.action.query fails, and with it the connector",
+}
+
+
+def _side_table_checks(facts: PostgresFacts, scope: Scope) -> list[Check]:
+    """The signal table (``lifeline snapshot``) and the heartbeat table, if used."""
+    checks = []
+    if scope.connector is not None and scope.signal_table is None:
+        note = f"set signal.data.collection in {scope.connector}"
+        reason = "none: lifeline snapshot cannot ask for incremental snapshots"
+        checks.append(warned("signal table", reason, Fix((), FixMode.MANUAL, note)))
+    for name, table, state in facts.side_tables:
+        statements = postgres_statements(table, facts.role, scope.publication, state)
+        if not statements:
+            checks.append(passed(name, f"{table.qualified}: ready"))
+            continue
+        reason = f"{table.qualified}: {_lacks(state, facts.role, scope.publication)}"
+        unwritable = not state.exists or bool(state.missing_privileges)
+        if unwritable:
+            reason += f": {_SIDE_EFFECTS[name]}"
+        verdict = failed if unwritable and name == "heartbeat table" else warned
+        checks.append(verdict(name, reason, Fix(tuple(statements))))
+    return checks
+
+
+def _lacks(state: PgSideState, role: str, publication: str) -> str:
+    if not state.exists:
+        return "does not exist"
+    parts = []
+    if state.missing_privileges:
+        parts.append(f"role {role} lacks {', '.join(state.missing_privileges)}")
+    if not state.in_publication:
+        parts.append(f"not in {publication}, so the connector never reads it")
+    return "; ".join(parts)
 
 
 def ident(name: str) -> str:
@@ -216,7 +256,10 @@ def _select(facts: PostgresFacts) -> Check:
 
 def _publication(facts: PostgresFacts, scope: Scope) -> Check:
     name, publication = scope.publication, facts.publication
-    tables = ", ".join(_table_name(t.schema, t.name) for t in facts.tables)
+    # The signal and heartbeat tables join it too (their checks create them).
+    listed = [(t.schema, t.name) for t in facts.tables]
+    listed += [(t.namespace, t.name) for _, t, _ in facts.side_tables]
+    tables = ", ".join(_table_name(schema, table) for schema, table in listed)
     disabled = scope.publication_autocreate == "disabled"
     if publication is None:
         fix = Fix((f"CREATE PUBLICATION {ident(name)} FOR TABLE {tables};",))

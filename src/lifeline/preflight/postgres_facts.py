@@ -11,6 +11,13 @@ from typing import Any
 
 import psycopg
 
+from lifeline.capture.signals import (
+    PgSideState,
+    SideTable,
+    postgres_heartbeat_table,
+    postgres_signal_table,
+    postgres_state,
+)
 from lifeline.preflight.scope import Scope, select_tables
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -117,6 +124,8 @@ class PostgresFacts:
     unmatched_patterns: tuple[str, ...]
     publication: PgPublication | None
     slots: tuple[PgSlot, ...]
+    # The signal and heartbeat tables of the scope, and what they lack.
+    side_tables: tuple[tuple[str, SideTable, PgSideState], ...] = ()
 
 
 def gather(conn: Connection, scope: Scope) -> PostgresFacts:
@@ -142,7 +151,26 @@ def gather(conn: Connection, scope: Scope) -> PostgresFacts:
         unmatched_patterns=tuple(unmatched),
         publication=_publication(conn, scope.publication),
         slots=_slots(conn),
+        side_tables=_side_tables(conn, scope, role),
     )
+
+
+def _side_tables(
+    conn: Connection, scope: Scope, role: str
+) -> tuple[tuple[str, SideTable, PgSideState], ...]:
+    """``(check name, table, state)`` of the scope's signal and heartbeat tables."""
+    found = []
+    for check, qualified, spec in (
+        ("signal table", scope.signal_table, postgres_signal_table),
+        ("heartbeat table", scope.heartbeat_table, postgres_heartbeat_table),
+    ):
+        if qualified is None or "." not in qualified:
+            continue
+        table = spec(qualified)
+        found.append(
+            (check, table, postgres_state(conn, table, role, scope.publication))
+        )
+    return tuple(found)
 
 
 def _one(conn: Connection, query: str) -> tuple[Any, ...]:

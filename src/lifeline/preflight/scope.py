@@ -40,7 +40,9 @@ _SCOPE_KEYS = (
     "heartbeat.interval.ms",
     "heartbeat.action.query",
     "database.server.id",
+    "signal.data.collection",
 )
+_WRITES = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE)\s+([\w."]+)', re.IGNORECASE)
 # Debezium's defaults when a template leaves a key out.
 _DEFAULTS = {
     "publication.name": "dbz_publication",
@@ -65,6 +67,8 @@ class Scope:
     heartbeat_ms: int = 0
     heartbeat_query: bool = False
     connector_server_id: int | None = None
+    signal_table: str | None = None  # signal.data.collection, namespace.table
+    heartbeat_table: str | None = None  # the table heartbeat.action.query writes
 
 
 def postgres_scope(
@@ -181,7 +185,17 @@ def _scope(name: str | None, config: dict[str, str], namespace_key: str) -> Scop
         heartbeat_ms=_int(get("heartbeat.interval.ms")),
         heartbeat_query=bool(config.get("heartbeat.action.query")),
         connector_server_id=int(server_id) if server_id.isdigit() else None,
+        signal_table=config.get("signal.data.collection", "").strip() or None,
+        heartbeat_table=_written_table(config.get("heartbeat.action.query", "")),
     )
+
+
+def _written_table(query: str) -> str | None:
+    """The ``namespace.table`` an ``INSERT INTO`` or ``UPDATE`` query writes, if any."""
+    match = _WRITES.search(query)
+    if match is None or "." not in match.group(1):
+        return None
+    return match.group(1).replace('"', "")
 
 
 def _patterns(text: str) -> tuple[str, ...]:

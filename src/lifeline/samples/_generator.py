@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from lifeline.samples import _fakes as fake
 from lifeline.samples._orders import OrderBook
+from lifeline.samples._subscriptions import SubscriptionBook
 from lifeline.samples._vocabulary import (
     COUNTRIES,
     COUNTRY_WEIGHTS,
@@ -90,6 +91,9 @@ class Generator:
         self._plans: list[_Plan] = []
         self._customers: list[ErpCustomer] = []
         self._orders = OrderBook(self.rng)
+        self._subscriptions = SubscriptionBook(
+            seed, EPOCH + timedelta(days=HISTORY_DAYS)
+        )
         self._users: list[IdentityUser] = []
         self._organisations: list[IdentityOrganisation] = []
         self._memberships: list[IdentityMembership] = []
@@ -116,6 +120,7 @@ class Generator:
             order_lines=tuple(self._orders.lines),
             invoices=tuple(self._orders.invoices),
             payments=tuple(self._orders.payments),
+            subscriptions=tuple(self._subscriptions.subscriptions),
             users=tuple(self._users),
             organisations=tuple(self._organisations),
             memberships=tuple(self._memberships),
@@ -209,6 +214,7 @@ class Generator:
         self._customers.append(customer)
         plan.customer_nos.append(customer.customer_no)
         self._orders.add_history(customer, plan.country.currency, _days_left(created))
+        self._subscriptions.add(customer)
         return customer
 
     def _status(self, plan: _Plan) -> str:

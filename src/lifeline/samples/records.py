@@ -91,6 +91,26 @@ class ErpPayment:
     paid_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ErpSubscription:
+    """A row of ``erp.subscriptions``: what a customer may use, and until when.
+
+    ``ends_on`` is the last day of the current term (None: open-ended);
+    ``renewed_at`` when the term was last extended.
+    """
+
+    id: int
+    customer_id: int
+    product_code: str
+    plan_code: str
+    seats: int
+    status: str  # active | cancelled | expired
+    starts_on: date
+    ends_on: date | None
+    renewed_at: datetime | None
+    updated_at: datetime
+
+
 # --- identity (PostgreSQL database ``identity``, schema ``public``) --------
 
 
@@ -172,6 +192,7 @@ class SeedData:
     order_lines: tuple[ErpOrderLine, ...]
     invoices: tuple[ErpInvoice, ...]
     payments: tuple[ErpPayment, ...]
+    subscriptions: tuple[ErpSubscription, ...]
     users: tuple[IdentityUser, ...]
     organisations: tuple[IdentityOrganisation, ...]
     memberships: tuple[IdentityMembership, ...]
@@ -186,6 +207,7 @@ class SeedData:
             "order_lines": self.order_lines,
             "invoices": self.invoices,
             "payments": self.payments,
+            "subscriptions": self.subscriptions,
         }
 
     def identity_tables(self) -> dict[str, tuple[Any, ...]]:

@@ -3,8 +3,9 @@
 :func:`apply_schemas` creates, idempotently, the ERP database in MariaDB and
 the identity database in PostgreSQL, their tables (``sql/erp.sql``,
 ``sql/identity.sql``), the CDC accounts with only the privileges Debezium
-needs, and the ``lifeline_identity`` publication (created here by the admin,
-so the connector never needs the right to create one). It connects as the
+needs, the ``lifeline_identity`` publication (created here by the admin,
+so the connector never needs the right to create one), and the signal and
+heartbeat tables of :mod:`lifeline.capture.signals`. It connects as the
 admin accounts of the settings and never drops or alters existing data.
 """
 
@@ -20,12 +21,23 @@ import psycopg
 import pymysql
 from psycopg import sql
 
+from lifeline.capture.signals import (
+    ensure_mysql_signal_table,
+    ensure_postgres_side_tables,
+)
 from lifeline.errors import FatalError, RetryableError
 from lifeline.settings import MariaDBSettings, PostgresSettings, Settings
 
 logger = logging.getLogger(__name__)
 
-ERP_TABLES = ("customers", "orders", "order_lines", "invoices", "payments")
+ERP_TABLES = (
+    "customers",
+    "orders",
+    "order_lines",
+    "invoices",
+    "payments",
+    "subscriptions",
+)
 IDENTITY_TABLES = ("users", "organisations", "memberships", "external_ids")
 IDENTITY_SCHEMA = "public"
 IDENTITY_PUBLICATION = "lifeline_identity"
@@ -66,6 +78,7 @@ def apply_erp_schema(settings: Settings) -> None:
         for statement in split_statements(sql_text("erp.sql")):
             cursor.execute(statement)
         _ensure_mariadb_cdc_user(cursor, db)
+        ensure_mysql_signal_table(cursor, settings)
     logger.info("schema applied system=erp database=%s", db.database)
 
 
@@ -77,6 +90,7 @@ def apply_identity_schema(settings: Settings) -> None:
         conn.execute(sql_text("identity.sql"))
         _ensure_postgres_cdc_role(conn, pg)
         _ensure_publication(conn)
+        ensure_postgres_side_tables(conn, settings, IDENTITY_PUBLICATION)
     logger.info(
         "schema applied system=identity database=%s publication=%s",
         pg.database,

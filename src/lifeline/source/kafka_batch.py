@@ -18,9 +18,11 @@ from typing import Any
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient
+from prometheus_client import Gauge
 
 from lifeline.decode.records import KafkaRecord
 from lifeline.errors import FatalError
+from lifeline.observe import metrics, tally
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +78,9 @@ class KafkaBatchSource(FixedPartitionedSource[Batch, int]):
         )
         consumer = Consumer(self._config)
         consumer.assign([TopicPartition(topic, int(index), offset)])
-        return _BatchPartition(consumer, self._batch_size, resume_state)
+        flow = tally.flow_of(step_id)
+        position = metrics.CONSUMER_POSITION.labels(flow, topic, index)
+        return _BatchPartition(consumer, self._batch_size, resume_state, position)
 
 
 def _admin_key(key: str) -> bool:
@@ -84,11 +88,20 @@ def _admin_key(key: str) -> bool:
 
 
 class _BatchPartition(StatefulSourcePartition[Batch, int]):
-    def __init__(self, consumer: Consumer, batch_size: int, offset: int | None) -> None:
+    def __init__(
+        self,
+        consumer: Consumer,
+        batch_size: int,
+        offset: int | None,
+        position: Gauge,
+    ) -> None:
         self._consumer = consumer
         self._batch_size = batch_size
         self._next_offset = offset
         self._awake: datetime | None = None
+        self._position = position
+        if offset is not None:
+            position.set(offset)
 
     def next_batch(self) -> list[Batch]:
         messages = self._consumer.consume(self._batch_size, 0)
@@ -105,6 +118,7 @@ class _BatchPartition(StatefulSourcePartition[Batch, int]):
             return []
         self._awake = None
         self._next_offset = records[-1].offset + 1
+        self._position.set(self._next_offset)
         return [records]
 
     def next_awake(self) -> datetime | None:

@@ -2,7 +2,9 @@
 
 tansu speaks the Kafka protocol but is not Apache Kafka; nothing here relies on
 its quirks beyond the flags that start it. Its storage is a setting
-(``broker.storage_url``): ``memory://`` loses every topic when the broker stops.
+(``broker.storage_url``): ``memory://`` loses every topic when the broker stops;
+``s3://bucket/`` keeps topics and committed offsets in the object store of
+``settings.s3`` (:mod:`lifeline.stack.object_store`), across restarts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from confluent_kafka.cimpl import NewTopic
 from lifeline.errors import ComponentError
 from lifeline.settings import BrokerSettings, Settings
 from lifeline.stack.base import Component, ComponentStatus, State
+from lifeline.stack.object_store import broker_environment
 from lifeline.stack.process import ManagedProcess, port_open, wait_until
 
 logger = logging.getLogger(__name__)
@@ -105,7 +108,8 @@ class Broker(Component):
             "--storage-engine",
             self.config.storage_url,
         ]
-        self.process.spawn(argv, cwd=self.process.run_dir)
+        env = broker_environment(self.settings) if self.config.durable else None
+        self.process.spawn(argv, env=env, cwd=self.process.run_dir)
         logger.info(
             "starting component=%s address=%s storage=%s",
             NAME,

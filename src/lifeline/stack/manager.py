@@ -12,6 +12,7 @@ from lifeline.stack.base import Component, ComponentStatus, State
 from lifeline.stack.broker import Broker
 from lifeline.stack.connect import ConnectWorker
 from lifeline.stack.mariadb import MariaDB
+from lifeline.stack.object_store import ObjectStore
 from lifeline.stack.postgres import Postgres
 from lifeline.stack.process import ManagedProcess
 from lifeline.stack.redis_server import RedisServer
@@ -31,32 +32,47 @@ class Stack:
             RedisServer(settings),
         ]
         self.connect = ConnectWorker(settings)
+        # The object store of a broker with s3:// storage starts first.
+        self.first: list[Component] = (
+            [ObjectStore(settings)] if settings.broker.durable else []
+        )
 
     @property
     def components(self) -> list[Component]:
         """Every component, in start order."""
-        return [*self.independent, self.connect]
+        return [*self.first, *self.independent, self.connect]
 
     def up(self) -> list[ComponentStatus]:
         """Start what is not running (in parallel where possible) and wait.
 
-        A broker that starts empty (memory storage) has lost every topic, so
-        whatever pointed into the old topics is reset: Connect is restarted,
-        the connectors' schema history and the dataflows' recovery stores are
-        removed. Connectors must then be applied again and re-snapshot.
+        A broker that starts empty (memory storage, or a managed object store
+        that is not running) has lost every topic, so whatever pointed into
+        the old topics is reset: Connect is restarted, the connectors' schema
+        history and the dataflows' recovery stores are removed. Connectors
+        must then be applied again and re-snapshot. A broker restarted on a
+        running object store finds its topics and offsets again.
         """
-        broker = self.independent[0]
-        fresh_broker = (
-            self.settings.broker.managed and broker.status().state is not State.RUNNING
-        )
-        if fresh_broker:
+        if self._broker_starts_empty():
             self.connect.stop()
             self._stop_flows()
             for name in ("recovery", "connect/history"):
                 shutil.rmtree(self.settings.state_path / name, ignore_errors=True)
+        for component in self.first:
+            component.start()
         self._parallel(lambda component: component.start(), self.independent)
         self.connect.start()
         return self.status()
+
+    def _broker_starts_empty(self) -> bool:
+        if not self.settings.broker.managed:
+            return False
+        if self.independent[0].status().state is State.RUNNING:
+            return False
+        if not self.settings.broker.durable:
+            return True
+        return self.settings.s3.managed and any(
+            store.status().state is not State.RUNNING for store in self.first
+        )
 
     def _stop_flows(self) -> None:
         """Stop every dataflow Lifeline started: its offsets point at lost topics."""
@@ -69,6 +85,8 @@ class Stack:
         self._stop_flows()
         self.connect.stop()
         self._parallel(lambda component: component.stop(), self.independent)
+        for component in self.first:
+            component.stop()
         if purge:
             for name in ("postgres", "mariadb", "redis", "connect", "recovery", "run"):
                 shutil.rmtree(self.settings.state_path / name, ignore_errors=True)

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from lifeline.errors import RecordError
+from lifeline.observe.redact import redact
 from lifeline.targets.config import Endpoint, Saga, Target, TargetsConfig
 from lifeline.targets.courier import Courier
 from lifeline.targets.errors import TargetConfigError
@@ -229,6 +230,6 @@ def _bad_event(event: Mapping[str, Any], reason: str) -> dict[str, Any]:
         "event": orjson.loads(raw),
         "attempts": 0,
         "reason": BAD_EVENT,
-        "last_error": reason,
+        "last_error": redact(reason),
         "dead_lettered_at": now_rfc3339(),
     }

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from lifeline.observe.redact import redact
 from lifeline.targets.courier import Outcome
 from lifeline.targets.model import Delivery
 
@@ -77,7 +78,7 @@ def dead_letter_record(
 
     ``reason`` is ``exhausted``, ``permanent``, ``deadline``, ``shutdown``,
     ``overflow``, ``held_behind`` or ``mapping``; ``last_error`` the last
-    attempt's status or exception type.
+    attempt's status or exception type (masked like a log line).
     """
     return {
         "kind": DEAD_LETTER_KIND,
@@ -85,7 +86,7 @@ def dead_letter_record(
         "event": delivery.to_json(),
         "attempts": outcome.attempts,
         "reason": outcome.reason,
-        "last_error": outcome.last_error,
+        "last_error": redact(outcome.last_error),
         "last_status": outcome.status,
         "enqueued_at": enqueued_at,
         "first_attempt_at": outcome.first_attempt_at or None,

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from lifeline.errors import RecordError
+from lifeline.observe.redact import redact
 from lifeline.targets.config import Compensation, Saga, Step
 from lifeline.targets.courier import Courier, Outcome, Request
 from lifeline.targets.errors import RecordSinkError
@@ -256,7 +257,7 @@ def _failure(step: str, outcome: Outcome) -> dict[str, Any]:
         "step": step,
         "reason": outcome.reason,
         "attempts": outcome.attempts,
-        "last_error": outcome.last_error,
+        "last_error": redact(outcome.last_error),
         "last_status": outcome.status,
     }
 

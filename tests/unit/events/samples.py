@@ -45,7 +45,21 @@ FIELDS: dict[str, dict[str, Any]] = {
         "to_stage": "active",
         "fact": "invoice_paid",
     },
-    "OrderPlaced": {"order_number": "SO-100042", "currency": "EUR", "total": "199.90"},
+    "OrderPlaced": {
+        "order_number": "SO-100042",
+        "currency": "EUR",
+        "total": "199.90",
+        "line_count": 1,
+        "lines": (
+            {
+                "line_no": 1,
+                "sku": "SW-3001",
+                "description": "Inventory suite licence, 1 year",
+                "quantity": Decimal("1.000"),
+                "unit_price": Decimal("199.90"),
+            },
+        ),
+    },
     "InvoicePosted": {
         "invoice_number": "INV-2024-000042",
         "order_number": "SO-100042",
@@ -75,6 +89,8 @@ FIELDS: dict[str, dict[str, Any]] = {
         "plan": "pro",
         "quantity": 25,
         "valid_until": datetime(2025, 5, 1, tzinfo=UTC),
+        "change": "granted",
+        "contract_id": "sub-1",
     },
     "RenewalCompleted": {
         "contract_id": "sub-1",

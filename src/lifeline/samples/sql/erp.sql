@@ -78,3 +78,20 @@ CREATE TABLE IF NOT EXISTS payments (
     CONSTRAINT payments_invoice_fk FOREIGN KEY (invoice_id)
         REFERENCES invoices (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+    id           INT AUTO_INCREMENT PRIMARY KEY,
+    customer_id  INT NOT NULL,
+    product_code VARCHAR(40) NOT NULL,  -- what it entitles to, like 'SW-3001'
+    plan_code    VARCHAR(40) NOT NULL,  -- like 'standard', 'pro'
+    seats        INT NOT NULL DEFAULT 1,
+    status       ENUM('active','cancelled','expired') NOT NULL DEFAULT 'active',
+    starts_on    DATE NOT NULL,
+    ends_on      DATE NULL,  -- last day of the current term, NULL: open-ended
+    renewed_at   DATETIME(3) NULL,  -- when the term was last renewed
+    updated_at   DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+                 ON UPDATE CURRENT_TIMESTAMP(3),
+    KEY subscriptions_customer (customer_id),
+    CONSTRAINT subscriptions_customer_fk FOREIGN KEY (customer_id)
+        REFERENCES customers (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
