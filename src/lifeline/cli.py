@@ -8,11 +8,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from confluent_kafka import KafkaException
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from lifeline.errors import FatalError, LifelineError
 from lifeline.observe.logs import configure_logging
+from lifeline.observe.redact import redact_secrets
 from lifeline.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -89,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         "seed", help="create the sample schemas and load fake customers"
     )
     seed.add_argument(
-        "--customers", type=int, default=1000, help="real-world customers to generate"
+        "--customers",
+        type=_at_least(0),
+        default=1000,
+        help="real-world customers to generate",
     )
     seed.add_argument("--seed", type=int, default=7)
     seed.set_defaults(handler=_seed)
@@ -97,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     flow = sub.add_parser("flow", help="run a dataflow of dataflows/ in the background")
     flow.add_argument("action", choices=["start", "stop", "status"])
     flow.add_argument("--name", default="skeleton")
-    flow.add_argument("--workers", type=int, default=1)
+    flow.add_argument(
+        "--workers", type=_at_least(1), default=1, help="Bytewax worker threads"
+    )
     flow.set_defaults(handler=_flow)
 
     from lifeline.audit import command as audit_command
@@ -128,6 +135,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number not below ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            msg = f"expected a whole number of at least {low}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
+
+
 def _load_settings() -> Settings:
     """Settings from the environment; a FatalError naming what is wrong."""
     if "LIFELINE_CONNECTORS_DIR" not in os.environ and not Path("connectors").is_dir():
@@ -149,7 +172,8 @@ def _settings_problem(exc: Exception) -> str:
             f"LIFELINE_{'__'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
             for e in exc.errors()
         )
-    return str(exc)
+    cause = exc.__cause__
+    return f"{exc} ({cause})" if cause is not None else str(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,8 +185,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Handler = args.handler
         return handler(args, settings)
     except LifelineError as exc:
-        print(f"lifeline {args.command}: {exc}", file=sys.stderr)
+        print(f"lifeline {args.command}: {redact_secrets(str(exc))}", file=sys.stderr)
         return 2
+    except KafkaException as exc:  # e.g. an unknown LIFELINE_BROKER__CLIENT_CONFIG key
+        problem = redact_secrets(str(exc.args[0] if exc.args else exc))
+        print(f"lifeline {args.command}: Kafka client: {problem}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # the reader went away (``| head``): stop quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         return 130
 

@@ -201,6 +201,9 @@ def test_identity_table_resnapshot_and_its_status(
         )
         assert golden is not None
         starts = _ends(settings, "identity.public.users")
+        client = build_client(settings.redis)
+        key = row_key(settings.cache_prefix, "identity", "users", f"u-{tag}")
+        client.delete(key)  # an entry lost from the cache: the snapshot repairs it
 
         code, output = _lifeline(capsys, "snapshot", "--table", "public.users")
 
@@ -208,6 +211,10 @@ def test_identity_table_resnapshot_and_its_status(
         assert "lifeline-identity: incremental snapshot of public.users" in output
         ids = {f"u-{tag}"}
         _assert_snapshot_reads(_records_after(settings, starts, ids, 120), ids)
+        deadline = time.monotonic() + 30
+        while not client.exists(key) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.exists(key), "the snapshot read did not reach the row cache"
         (later,) = watch(settings, [identity.set_phone(f"u-{tag}", "+49 30 1234")])
         assert later.cached is not None
         assert later.cached["row"]["given_name"] == "Sinaida"

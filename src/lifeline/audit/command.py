@@ -21,6 +21,18 @@ logger = logging.getLogger(__name__)
 EXIT_FOUND, EXIT_NOT_FOUND, EXIT_ERROR = 0, 1, 2
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: seconds, at least 0.1 (less would miss entries)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0.1:  # also rejects nan
+        msg = f"expected seconds of at least 0.1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def add_parser(subparsers: Any) -> None:
     """Register ``audit`` on the ``lifeline`` command's subparsers."""
     parser = subparsers.add_parser(
@@ -40,7 +52,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--idle-timeout",
-        type=float,
+        type=_seconds,
         default=2.0,
         metavar="SECONDS",
         help="the topic's end is reached when nothing arrives this long (2)",

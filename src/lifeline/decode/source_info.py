@@ -37,6 +37,9 @@ def position_from_source(
     """
     if connector == "postgresql":
         lsn, tx_id = source.get("lsn"), source.get("txId")
+        if lsn is None and source.get("snapshot") == "incremental":
+            read_at = _incremental_read_lsn(source.get("sequence"))
+            return PostgresPosition(read_at, read_at, None, op)
         if type(lsn) is not int or lsn < 0:
             lsn = _required_int(source, "lsn")
         if tx_id is not None and (type(tx_id) is not int or tx_id < 0):
@@ -112,6 +115,39 @@ def _required_int(source: dict[str, Any], name: str) -> int:
     if value is None:
         raise RecordError("missing_field", f"source.{name} is missing")
     return value
+
+
+def _incremental_read_lsn(sequence: Any) -> int:
+    """Where an incremental snapshot read stands in the WAL.
+
+    Debezium's PostgreSQL connector sends such reads with ``source.lsn``
+    null; ``source.sequence`` then holds the last LSN streamed when the chunk
+    was read (its second element, or its first), which serves as both the
+    commit and the change LSN. A change streamed after the read has a higher
+    LSN and so stays newer than the read. With no LSN at
+    all the read takes position 0: it fills a row never seen and never
+    overwrites one that was.
+    """
+    if sequence is None:
+        return 0
+    try:
+        parts = orjson.loads(sequence) if isinstance(sequence, str) else None
+    except orjson.JSONDecodeError:
+        parts = None
+    if not isinstance(parts, list) or len(parts) != 2:
+        raise RecordError("bad_position", "source.sequence is not a pair of LSNs")
+    for part in reversed(parts):
+        if part is None:
+            continue
+        try:
+            lsn = int(part)
+        except (TypeError, ValueError) as exc:
+            msg = "source.sequence holds a non-LSN"
+            raise RecordError("bad_position", msg) from exc
+        if lsn < 0:
+            raise RecordError("bad_position", "source.sequence holds a negative LSN")
+        return lsn
+    return 0
 
 
 def _last_commit_lsn(sequence: Any) -> int | None:

@@ -47,6 +47,12 @@ def is_secret_key(key: str) -> bool:
     return _SECRET_KEY.fullmatch(key) is not None
 
 
+def redact_secrets(text: str) -> str:
+    """``text`` with secret values and URL passwords masked (emails kept)."""
+    text = _URL_PASSWORD.sub(rf"\1{MASK}@", text)
+    return _SECRET_VALUE.sub(rf"\1{MASK}", text)
+
+
 def redact(text: str) -> str:
     """``text`` with emails hashed and secret values masked."""
     if not text:

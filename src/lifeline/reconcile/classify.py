@@ -128,6 +128,8 @@ class RowChecker:
     def __init__(self, rules: OwnershipRules) -> None:
         self._rules = rules
         self._shared: dict[tuple[str, str], _Shared] = {}
+        # (golden id, system) groups with a row changed inside the grace time
+        self._in_flight: set[tuple[str, str]] = set()
 
     def check(
         self,
@@ -143,6 +145,7 @@ class RowChecker:
         findings = []
         for row in rows:
             if row.recent:
+                self._hold_back_shared(row, index.get(row.source_id), goldens)
                 continue
             finding = self._check_one(row, index.get(row.source_id), goldens)
             if finding is not None:
@@ -174,14 +177,31 @@ class RowChecker:
             return None
         return Finding(STALE, FIELD_DIFFERS, where, source_id, golden_id, diffs)
 
+    def _hold_back_shared(
+        self, row: SourceRow, golden_id: str | None, goldens: Mapping[str, CachedGolden]
+    ) -> None:
+        """A recent row that shares its record with rows of its own system.
+
+        The record may rightly hold that row's new value, which the others
+        cannot confirm: the whole group is not judged in this run.
+        """
+        golden = goldens.get(golden_id) if golden_id is not None else None
+        if golden is None:
+            return
+        system = row.table.system + ":"
+        if sum(1 for s in golden.source_ids if s.startswith(system)) > 1:
+            self._in_flight.add((golden.golden_id, row.table.system))
+
     def finish(self) -> list[Finding]:
         """Findings of the rows held back; clears them."""
         findings = [
             finding
-            for shared in self._shared.values()
-            if (finding := _check_shared(shared)) is not None
+            for key, shared in self._shared.items()
+            if key not in self._in_flight
+            and (finding := _check_shared(shared)) is not None
         ]
         self._shared.clear()
+        self._in_flight.clear()
         return findings
 
 

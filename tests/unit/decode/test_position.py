@@ -192,3 +192,18 @@ def test_bad_position_values() -> None:
         position_from_source("mysql", mysql_source(1) | {"pos": "12"}, "c")
     with pytest.raises(ValueError):
         SourcePosition(MYSQL, (-1,))
+
+
+def test_a_postgres_incremental_snapshot_read_without_lsn_takes_its_sequence() -> None:
+    # Debezium sends PostgreSQL incremental-snapshot reads with lsn null.
+    read_source = pg_source(0, snapshot="incremental") | {"lsn": None}
+    read_source["sequence"] = '["600","640"]'
+    read = position_from_source("postgresql", read_source, "r")
+    assert read.details()["lsn"] == 640
+    earlier = position_from_source("postgresql", pg_source(620, commit=610), "u")
+    later = position_from_source("postgresql", pg_source(700, commit=650), "u")
+    assert earlier < read < later
+    bare = read_source | {"sequence": None}
+    assert position_from_source("postgresql", bare, "r") < earlier
+    with pytest.raises(RecordError, match=r"source\.lsn is missing"):
+        position_from_source("postgresql", bare | {"snapshot": "false"}, "c")

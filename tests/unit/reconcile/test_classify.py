@@ -202,6 +202,22 @@ def test_several_rows_of_one_system_are_judged_together() -> None:
     assert [d.field for d in found.diffs] == ["legal_name"]
 
 
+def test_a_group_with_a_recent_row_is_not_judged() -> None:
+    # The record holds the value of C-2, changed inside the grace time: the
+    # older row C-1 alone cannot confirm it, so nothing is reported yet.
+    older = customer("C-1")
+    newer = customer("C-2", legal_name="Ada Lovelace plc")
+    recent = SourceRow(newer.table, newer.row_id, newer.row, recent=True)
+    golden = CachedGolden(
+        "g-1",
+        {**golden_of(older).record, "legal_name": "Ada Lovelace plc"},
+        ("erp:C-1", "erp:C-2"),
+    )
+    index: dict[str, str | None] = {"erp:C-1": "g-1", "erp:C-2": "g-1"}
+    assert check([older, recent], index, golden) == []
+    assert check([older], index, golden) != []  # without it: C-1 alone disagrees
+
+
 def test_index_entries_of_gone_rows_are_extra() -> None:
     found = gone_index_entries(
         [("erp:C-9", "g-9"), ("erp:C-8", None)], lambda s: "erp.customers"
