@@ -3,7 +3,7 @@
 
 VENV := .venv/bin
 
-.PHONY: setup demo test test-unit lint typecheck down
+.PHONY: setup demo test test-unit lint typecheck down bench
 
 setup:
 	@./scripts/bootstrap.sh
@@ -13,6 +13,11 @@ demo: setup
 
 test: setup
 	$(VENV)/pytest
+
+# Benchmarks on a stack of their own; prints a table, writes bench/results.json.
+# BENCH_ARGS=--quick for a smoke run, BENCH_ARGS="--only latency" for one part.
+bench: setup
+	$(VENV)/python -m bench.run $(BENCH_ARGS)
 
 test-unit: setup
 	$(VENV)/pytest tests/unit

@@ -1,0 +1,1 @@
+"""Lifeline's benchmarks; ``python -m bench.run`` (``make bench``) runs them all."""
