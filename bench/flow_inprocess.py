@@ -19,6 +19,7 @@ from bytewax.testing import TestingSink, TestingSource, run_main
 from tests.factories import customer, user
 
 from lifeline.decode.records import KafkaRecord
+from lifeline.flows.collector import tune_collector
 from lifeline.flows.golden import build_golden_flow
 from lifeline.flows.skeleton import build_flow
 from lifeline.settings import Settings
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000)
     args = parser.parse_args()
     batches = records(args.events, args.batch)
+    tune_collector()  # as the flow processes do (dataflows/*.py)
     for name, flow in flows(batches).items():
         began = time.perf_counter()
         run_main(flow)  # type: ignore[no-untyped-call]
