@@ -39,7 +39,7 @@ MYSQL = "mysql"
 SQLSERVER = "sqlserver"
 
 OP_RANK: dict[str, int] = {"r": 0, "t": 1, "m": 1, "d": 2, "c": 3, "u": 4}
-_HEX_WIDTH = {SQLSERVER: 20}
+_HEX_FORMAT = {SQLSERVER: "%020x"}  # key parts as fixed-width hex; default 16
 
 
 _set = object.__setattr__
@@ -48,11 +48,12 @@ _set = object.__setattr__
 class SourcePosition:
     """An immutable, picklable, totally ordered log position."""
 
-    __slots__ = ("_details", "key", "kind")
+    __slots__ = ("_details", "_encoded", "key", "kind")
 
     kind: str
     key: tuple[int, ...]
     _details: tuple[Any, ...]
+    _encoded: str  # set by the first encode(); never pickled
 
     def __init__(self, kind: str, key: tuple[int, ...]) -> None:
         if any(part < 0 for part in key):
@@ -96,8 +97,15 @@ class SourcePosition:
 
     def encode(self) -> str:
         """A string whose byte order equals the position order (for Redis)."""
-        width = _HEX_WIDTH.get(self.kind, 16)
-        return self.kind[0] + ":" + ".".join(f"{part:0{width}x}" for part in self.key)
+        try:
+            return self._encoded
+        except AttributeError:
+            # One change's position is encoded for its lineage, audit entry,
+            # ownership slots and row cache: work it out once.
+            fmt = _HEX_FORMAT.get(self.kind, "%016x")
+            encoded = self.kind[0] + ":" + ".".join([fmt % part for part in self.key])
+            _set(self, "_encoded", encoded)
+            return encoded
 
     def details(self) -> dict[str, Any]:
         """The connector's own coordinates, for display; no ordering meaning."""

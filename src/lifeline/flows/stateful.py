@@ -11,7 +11,9 @@ this module removes both:
 - It snapshots a key's state with ``copy.deepcopy`` at every epoch the key
   was touched. ``pickle.dumps`` gives the same guarantee (an immutable copy;
   Bytewax pickles snapshots anyway) several times faster, and the resume
-  state is the same pickle.
+  state is the same pickle. The big maps of Lifeline's states are
+  :class:`~lifeline.delta_dict.DeltaDict`, whose pickle carries the
+  entries changed since the previous one, not all of them.
 
 A mapper must therefore treat ``step(s, a + b)`` like ``step(step(s, a), b)``
 up to how its output is grouped; every Lifeline step does.

@@ -253,7 +253,7 @@ def _payment(
 def _order_placed(fact: Fact, common: dict[str, Any]) -> OrderPlaced:
     row = fact.row
     lines = tuple(
-        OrderLine.model_construct(
+        OrderLine.trusted(
             line_no=_whole(line.row.get("line_no")) or 0,
             sku=str(line.row.get("sku")),
             description=_text(line.row.get("description")),

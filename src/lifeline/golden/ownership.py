@@ -171,18 +171,33 @@ class OwnershipRules:
         """
         changes: list[FieldChange] = []
         conflicts: list[Conflict] = []
-        stale = 0
-        for name, value in values.items():
-            slots = state.get(name)
-            if slots is None:
-                slots = state[name] = {}
-            previous = slots.get(system)
-            if previous is not None and position <= previous.position:
-                stale += 1
-                continue
+        fresh = _newer_values(state, system, position, values)
+        for name, slots, value in fresh:
             sourced = Sourced(value, position)
             self._apply_value(name, slots, system, sourced, changes, conflicts)
-        return Applied(tuple(changes), tuple(conflicts), stale)
+        return Applied(tuple(changes), tuple(conflicts), len(values) - len(fresh))
+
+    def fold(
+        self,
+        state: FieldSources,
+        system: str,
+        position: str,
+        values: Mapping[str, Any],
+        conflicts: list[Conflict] | None = None,
+    ) -> None:
+        """Apply ``values`` to ``state`` like :meth:`apply`, without changes.
+
+        For rebuilding a record from its members, where only the resulting
+        state counts: the same slots change and, when ``conflicts`` is
+        given, the same conflicts are appended to it, without the work of
+        finding which golden values changed.
+        """
+        for name, slots, value in _newer_values(state, system, position, values):
+            listed = system in self._rank[name]
+            if listed:
+                slots[system] = Sourced(value, position)
+            if conflicts is not None and value is not None:
+                self._check_conflict(name, slots, system, value, listed, conflicts)
 
     def _apply_value(
         self,
@@ -194,38 +209,59 @@ class OwnershipRules:
         conflicts: list[Conflict],
     ) -> None:
         before = self._winner(name, slots)
-        if system in self._rank[name]:
+        listed = system in self._rank[name]
+        if listed:
             slots[system] = sourced
-            after = self._winner(name, slots)
-            self._note_change(name, before, after, changes)
-            reason = LOWER_PRIORITY
-        else:
-            after = before
-            reason = NOT_A_SOURCE
-        value = sourced.value
-        if value is None or (
-            after is not None and (after[0] == system or after[1].value == value)
-        ):
+            self._note_change(name, before, self._winner(name, slots), changes)
+        if sourced.value is not None:
+            self._check_conflict(name, slots, system, sourced.value, listed, conflicts)
+
+    def _check_conflict(
+        self,
+        name: str,
+        slots: Mapping[str, Sourced],
+        system: str,
+        value: Any,
+        listed: bool,
+        conflicts: list[Conflict],
+    ) -> None:
+        """A conflict when ``system``'s non-null ``value`` does not stand.
+
+        ``slots`` already hold the value if ``system`` is ``listed``.
+        """
+        winner = self._winner(name, slots)
+        if winner is not None and (winner[0] == system or winner[1].value == value):
             return
-        owner = self.owner(name) if after is None else after[0]
+        owner = self.owner(name) if winner is None else winner[0]
+        reason = LOWER_PRIORITY if listed else NOT_A_SOURCE
         conflicts.append(Conflict(name, system, self._digest(value), owner, reason))
 
     def golden(self, state: FieldSources) -> dict[str, Any]:
         """Every golden field's value (None where no system has one)."""
-        values: dict[str, Any] = {}
-        for name in self._order:
-            winner = self._winner(name, state.get(name, {}))
-            values[name] = None if winner is None else winner[1].value
-        return values
+        return self.resolved(state)[0]
 
     def provenance(self, state: FieldSources) -> dict[str, Provenance]:
         """Where each golden field with a value got it from."""
+        return self.resolved(state)[1]
+
+    def resolved(
+        self, state: FieldSources
+    ) -> tuple[dict[str, Any], dict[str, Provenance]]:
+        """:meth:`golden` and :meth:`provenance` of ``state`` in one pass."""
+        values: dict[str, Any] = {}
         sources: dict[str, Provenance] = {}
-        for name in self._order:
-            winner = self._winner(name, state.get(name, {}))
-            if winner is not None:
-                sources[name] = Provenance(winner[0], winner[1].position)
-        return sources
+        for name, order in self._order.items():
+            values[name] = None
+            slots = state.get(name)
+            if not slots:
+                continue
+            for system in order:
+                sourced = slots.get(system)
+                if sourced is not None and sourced.value is not None:
+                    values[name] = sourced.value
+                    sources[name] = Provenance(system, sourced.position)
+                    break
+        return values, sources
 
     def _winner(
         self, name: str, slots: Mapping[str, Sourced]
@@ -278,3 +314,22 @@ def load_ownership(path: Path, hash_key: bytes = b"") -> OwnershipRules:
     and the problem.
     """
     return OwnershipRules(load_ownership_config(path), hash_key)
+
+
+def _newer_values(
+    state: FieldSources, system: str, position: str, values: Mapping[str, Any]
+) -> list[tuple[str, dict[str, Sourced], Any]]:
+    """``(field, its slots, value)`` of ``values`` newer than what ``system`` set.
+
+    Creates the slots of fields not seen yet; a value at or before the
+    position ``system`` last set that field at is left out (stale).
+    """
+    fresh = []
+    for name, value in values.items():
+        slots = state.get(name)
+        if slots is None:
+            slots = state[name] = {}
+        previous = slots.get(system)
+        if previous is None or position > previous.position:
+            fresh.append((name, slots, value))
+    return fresh

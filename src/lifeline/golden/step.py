@@ -18,6 +18,7 @@ from lifeline.audit.entry import AuditEntry
 from lifeline.cache.keys import email_hash
 from lifeline.cache.updates import CacheUpdate, Delete, Merge, Upsert
 from lifeline.decode.render import render_value
+from lifeline.delta_dict import DeltaDict
 from lifeline.events.models import (
     CustomerCreated,
     CustomerMerged,
@@ -58,10 +59,14 @@ class GoldenOutput:
 
 @dataclass(slots=True)
 class GoldenState:
-    """The records of one key group as last emitted."""
+    """The records of one key group as last emitted.
 
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    stages: dict[str, LifecycleStage] = field(default_factory=dict)
+    A record is replaced, never changed in place (see
+    :class:`~lifeline.delta_dict.DeltaDict`).
+    """
+
+    records: DeltaDict[str, dict[str, Any]] = field(default_factory=DeltaDict)
+    stages: DeltaDict[str, LifecycleStage] = field(default_factory=DeltaDict)
 
 
 def golden_step(
@@ -122,10 +127,9 @@ def _one(
     state.records[gid] = record
     if item.absorbed:
         updates.append(Merge(gid, item.absorbed, item.version))
-    events.extend(_events(gid, item, previous, record))
-    stage, fact_events = apply_facts(
-        gid, stage, item.facts, item.history, _common(gid, item)
-    )
+    common = _common(gid, item)
+    events.extend(_events(item, previous, record, common))
+    stage, fact_events = apply_facts(gid, stage, item.facts, item.history, common)
     events.extend(fact_events)
     state.stages[gid] = stage
     updates.append(_upsert(gid, item, record, stage))
@@ -156,17 +160,16 @@ def build_record(
         values = rules.candidates(member.system, member.table, member.row)
         if not values:
             continue
-        applied = rules.apply(sources, member.system, member.position.encode(), values)
-        if member.ref in changed:
-            conflicts.extend(applied.conflicts)
-    record = rules.golden(sources)
+        found = conflicts if member.ref in changed else None
+        rules.fold(sources, member.system, member.position.encode(), values, found)
+    record, provenance = rules.resolved(sources)
     for name in EMAIL_FIELDS:
         value = record.get(name)
         if isinstance(value, str):
             # The golden record carries the address in its canonical form, the
             # form its email index is keyed by; sources keep what they sent.
             record[name] = value.strip().lower() or None
-    return record, conflicts, rules.provenance(sources)
+    return record, conflicts, provenance
 
 
 def _changed_refs(item: GoldenInput) -> set[str]:
@@ -176,11 +179,12 @@ def _changed_refs(item: GoldenInput) -> set[str]:
 def _upsert(
     gid: str, item: GoldenInput, record: dict[str, Any], stage: LifecycleStage
 ) -> Upsert:
-    emails = {
-        email_hash(value)
+    addresses = {
+        value
         for value in (*(record.get(f) for f in EMAIL_FIELDS), *_member_emails(item))
         if isinstance(value, str) and "@" in value
     }
+    emails = {email_hash(address) for address in addresses}
     return Upsert(
         gid,
         _after_merge(item.version),
@@ -205,7 +209,7 @@ def _lineage(item: GoldenInput) -> tuple[Lineage, ...]:
     """The source changes behind this update: what makes event ids unique."""
     causes = item.causes or item.members
     return tuple(
-        Lineage(
+        Lineage.trusted(
             system=cause.system,
             table=cause.table,
             row_id=cause.ref.partition(":")[2],
@@ -224,13 +228,13 @@ def _common(gid: str, item: GoldenInput) -> dict[str, Any]:
 
 
 def _events(
-    gid: str,
     item: GoldenInput,
     previous: dict[str, Any] | None,
     record: dict[str, Any],
+    common: dict[str, Any],
 ) -> list[LifecycleEvent]:
-    common = _common(gid, item)
-    profile = CustomerProfile.model_construct(**record)
+    gid = item.golden_id
+    profile = CustomerProfile.trusted(**record)
     out: list[LifecycleEvent] = []
     if previous is None:
         refs = tuple(member.ref for member in item.members)

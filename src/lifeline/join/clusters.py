@@ -22,11 +22,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from lifeline.decode.change import Row
 from lifeline.decode.position import SourcePosition
+from lifeline.delta_dict import DeltaDict
 from lifeline.join.commerce import (
     CommerceState,
     Fact,
@@ -106,14 +107,18 @@ class GoldenInput:
 
 @dataclass(slots=True)
 class ClusterState:
-    """The resolver, each live party's row, and the golden id last emitted."""
+    """The resolver, each live party's row, and the golden id last emitted.
+
+    The big maps are :class:`~lifeline.delta_dict.DeltaDict`: a snapshot
+    pickles what changed since the last one.
+    """
 
     resolver: Resolver
-    members: dict[str, Member] = field(default_factory=dict)
-    golden_of: dict[str, str] = field(default_factory=dict)
+    members: DeltaDict[str, Member] = field(default_factory=DeltaDict)
+    golden_of: DeltaDict[str, str] = field(default_factory=DeltaDict)
     sequence: int = 0
     commerce: CommerceState = field(default_factory=CommerceState)
-    customer_refs: dict[str, str] = field(default_factory=dict)  # row id -> ref
+    customer_refs: DeltaDict[str, str] = field(default_factory=DeltaDict)  # id -> ref
     generation: int = 0  # see the module docstring
     owner: int = 0  # the process (step) that set the generation
 
@@ -201,8 +206,9 @@ def _resolve(
         new = state.resolver.golden_id(ref)
         if new is not None:
             state.golden_of[ref] = new
-        for gid in {old, new} - {None}:
-            touched.setdefault(str(gid), set()).add(ref)
+        for gid in (old, new):
+            if gid is not None:
+                touched.setdefault(gid, set()).add(ref)
     absorbed = _absorbed_by_survivor(batch.events)
     retired = {gid: survivor for survivor, ids in absorbed.items() for gid in ids}
     causes = _causes(changes, batch.events, touched)
@@ -228,23 +234,21 @@ def _resolve(
         if gid in retired:
             inputs.append(GoldenInput(gid, version, (), merged_into=retired[gid]))
             continue
-        item = _golden_input(
-            state,
-            gid,
-            version,
-            absorbed.get(gid, ()),
-            tuple(decisions_of.get(gid, ())),
-            tuple(events_of.get(gid, ())),
-        )
+        members = _members(state, gid)
         fact_causes = tuple(_fact_cause(fact) for fact in ready.get(gid, ()))
         customer_rows = [
             str(member.row.get("id"))
-            for member in item.members
+            for member in members
             if member.table == "customers"
         ]
         inputs.append(
-            replace(
-                item,
+            GoldenInput(
+                gid,
+                version,
+                members,
+                absorbed.get(gid, ()),
+                tuple(decisions_of.get(gid, ())),
+                tuple(events_of.get(gid, ())),
                 causes=causes.get(gid, ()) + fact_causes,
                 facts=tuple(ready.get(gid, ())),
                 history=history_of(state.commerce, customer_rows),
@@ -310,14 +314,7 @@ def _absorbed_by_survivor(
     return absorbed
 
 
-def _golden_input(
-    state: ClusterState,
-    golden_id: str,
-    version: str,
-    absorbed: tuple[str, ...],
-    decisions: tuple[ResolutionDecision, ...],
-    events: tuple[ClusterEvent, ...],
-) -> GoldenInput:
+def _members(state: ClusterState, golden_id: str) -> tuple[Member, ...]:
+    """The members of ``golden_id`` with their rows, by ref."""
     refs = state.resolver.members(golden_id)
-    members = tuple(state.members[ref] for ref in sorted(refs) if ref in state.members)
-    return GoldenInput(golden_id, version, members, absorbed, decisions, events)
+    return tuple(state.members[ref] for ref in sorted(refs) if ref in state.members)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from lifeline.decode.change import TOMBSTONE, UNCHANGED, ChangeEvent, Row
 from lifeline.decode.position import SourcePosition
+from lifeline.delta_dict import DeltaDict
 
 RowKey = tuple[str, str, str]  # (system, table, row id)
 
@@ -50,13 +51,13 @@ class Dropped:
 class LatestRows:
     """State of one key group: the last applied position and row per key."""
 
-    rows: dict[RowKey, tuple[SourcePosition, Row | None]]
+    rows: DeltaDict[RowKey, tuple[SourcePosition, Row | None]]
     dropped: int = 0
 
     @classmethod
     def empty(cls) -> LatestRows:
         """State with no rows."""
-        return cls(rows={})
+        return cls(rows=DeltaDict())
 
     def apply(self, events: Iterable[ChangeEvent]) -> list[RowChange]:
         """Apply events in order; return the row changes that took effect.

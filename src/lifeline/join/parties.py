@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from lifeline.decode.change import Row
 from lifeline.decode.position import SourcePosition
+from lifeline.delta_dict import DeltaDict
 from lifeline.errors import RecordError
 from lifeline.join.latest import RowChange
 from lifeline.join.shards import group_by_key_group
@@ -118,7 +119,7 @@ class PartyPiece(NamedTuple):
 class PartyState:
     """Rows and links of the parties in one key group."""
 
-    rows: dict[str, Row] = field(default_factory=dict)
+    rows: DeltaDict[str, Row] = field(default_factory=DeltaDict)
     links: dict[str, dict[str, str]] = field(default_factory=dict)
 
 

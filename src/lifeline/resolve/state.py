@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 
+from lifeline.delta_dict import DeltaDict
 from lifeline.resolve.record import RecordKeys
 
 _State = tuple[
@@ -51,11 +52,12 @@ class ClusterState:
     __slots__ = ("_absorbed", "_born", "_clock", "_golden", "_members", "_seen", "keys")
 
     def __init__(self) -> None:
-        self.keys: dict[str, RecordKeys] = {}
-        self._seen: dict[str, int] = {}
-        self._golden: dict[str, str] = {}
-        self._members: dict[str, tuple[str, ...]] = {}
-        self._born: dict[str, int] = {}
+        # DeltaDicts: a snapshot pickles what changed since the last one.
+        self.keys: dict[str, RecordKeys] = DeltaDict()
+        self._seen: dict[str, int] = DeltaDict()
+        self._golden: dict[str, str] = DeltaDict()
+        self._members: dict[str, tuple[str, ...]] = DeltaDict()
+        self._born: dict[str, int] = DeltaDict()
         self._absorbed: set[str] = set()
         self._clock = 0
 
