@@ -19,7 +19,7 @@ from bytewax.testing import TestingSink, TestingSource, run_main
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lifeline.cache.updates import Delete, Upsert
+from lifeline.cache.updates import Delete, Merge, Upsert
 from lifeline.decode.records import KafkaRecord
 from lifeline.flows.golden import build_golden_flow
 from lifeline.golden.step import GoldenOutput
@@ -90,6 +90,9 @@ def _final_state(batches: list[list[KafkaRecord]]) -> dict[frozenset[str], Any]:
                 latest[update.golden_id] = update
             elif isinstance(update, Delete):
                 latest.pop(update.golden_id, None)
+            elif isinstance(update, Merge):  # absorbed records are gone
+                for absorbed in update.absorbed:
+                    latest.pop(absorbed, None)
     return {
         frozenset(up.source_ids): (
             dict(up.record),
@@ -133,6 +136,20 @@ def test_the_clean_stream_has_the_expected_shape() -> None:
     assert frozenset({"identity:u-52"}) in groups
     assert not any("erp:C-53" in group for group in groups)
     assert state[frozenset({"erp:C-51"})][2] == "past_due"
+
+
+def test_a_link_read_after_both_records_merges_them() -> None:
+    # Found by the property below: u-54 and C-52 became golden records of
+    # their own before the external id linking them was read.
+    t = _topics()
+    customers, users = t["customers"], t["users"]
+    batches = [
+        [t["invoices"][0]],
+        [users[0]],
+        [users[1], customers[0], users[1], users[2], customers[1]],
+        [t["external_ids"][0], t["orders"][0], t["payments"][0], *customers[2:]],
+    ]
+    assert _final_state(batches) == _final_state(CLEAN)
 
 
 @settings(max_examples=30, deadline=None)
