@@ -43,6 +43,9 @@ def final_upserts(outputs: list[GoldenOutput]) -> dict[str, Upsert]:
                 latest[update.golden_id] = update
             elif isinstance(update, Delete):
                 latest.pop(update.golden_id, None)
+            elif isinstance(update, Merge):  # absorbed records are gone
+                for absorbed in update.absorbed:
+                    latest.pop(absorbed, None)
     return latest
 
 

@@ -15,17 +15,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from bytewax.testing import TestingSink, TestingSource, run_main
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lifeline.cache.updates import Delete, Merge, Upsert
 from lifeline.decode.records import KafkaRecord
-from lifeline.flows.golden import build_golden_flow
-from lifeline.golden.step import GoldenOutput
-from lifeline.settings import Settings
 from tests.factories import customer, user
-from tests.unit.test_golden_flow import erp_row, external_id
+from tests.unit.test_golden_flow import erp_row, external_id, final_upserts, run
 
 Topic = list[KafkaRecord]
 
@@ -70,36 +65,14 @@ def _at(item: KafkaRecord, offset: int) -> KafkaRecord:
 
 
 def _final_state(batches: list[list[KafkaRecord]]) -> dict[frozenset[str], Any]:
-    outputs: list[GoldenOutput] = []
-    ignored: list[Any] = []
-    flow = build_golden_flow(
-        Settings(),
-        source=TestingSource(batches),
-        row_sink=TestingSink(ignored),
-        golden_sink=TestingSink(outputs),
-        event_sink=TestingSink(ignored),
-        dead_letter_sink=TestingSink(ignored),
-        audit_sink=TestingSink(ignored),
-        late_sink=TestingSink(ignored),
-    )
-    run_main(flow)  # type: ignore[no-untyped-call]
-    latest: dict[str, Upsert] = {}
-    for output in outputs:
-        for update in output.updates:
-            if isinstance(update, Upsert):
-                latest[update.golden_id] = update
-            elif isinstance(update, Delete):
-                latest.pop(update.golden_id, None)
-            elif isinstance(update, Merge):  # absorbed records are gone
-                for absorbed in update.absorbed:
-                    latest.pop(absorbed, None)
+    """Each golden record's content, keyed by the source ids it holds."""
     return {
         frozenset(up.source_ids): (
             dict(up.record),
             frozenset(up.email_hashes),
             up.stage,
         )
-        for up in latest.values()
+        for up in final_upserts(run(batches)).values()
     }
 
 
