@@ -25,23 +25,11 @@ from lifeline.live import (
     postgres_connection,
 )
 from lifeline.settings import Settings
+from tests.e2e.waiting import wait_for as _wait_for
 
 pytestmark = pytest.mark.stack
 
 CaptureFixture = pytest.CaptureFixture[str]
-
-
-def _wait_for(
-    probe: Callable[[], GoldenRecord | None],
-    done: Callable[[GoldenRecord | None], bool],
-    timeout: float = 30.0,
-) -> GoldenRecord | None:
-    deadline = time.monotonic() + timeout
-    found = probe()
-    while not done(found) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        found = probe()
-    return found
 
 
 def _wait_for_source(reader: CacheReader, ref: str) -> GoldenRecord | None:

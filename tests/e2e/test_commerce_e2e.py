@@ -30,21 +30,9 @@ from lifeline.events.models import (
 )
 from lifeline.live import ErpChanges, Line, mariadb_connection
 from lifeline.settings import Settings
+from tests.e2e.waiting import wait_for as _wait_for
 
 pytestmark = pytest.mark.stack
-
-
-def _wait_for(
-    probe: Callable[[], GoldenRecord | None],
-    done: Callable[[GoldenRecord | None], bool],
-    timeout: float = 60.0,
-) -> GoldenRecord | None:
-    deadline = time.monotonic() + timeout
-    found = probe()
-    while not done(found) and time.monotonic() < deadline:
-        time.sleep(0.1)
-        found = probe()
-    return found
 
 
 def _consume(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer
 
-from lifeline.cache import CacheReader, GoldenRecord, build_client
+from lifeline.cache import CacheReader, build_client
 from lifeline.events.avro import EventCodec
 from lifeline.live import (
     ErpChanges,
@@ -19,21 +19,9 @@ from lifeline.live import (
     postgres_connection,
 )
 from lifeline.settings import Settings
+from tests.e2e.waiting import wait_for as _wait_for
 
 pytestmark = pytest.mark.stack
-
-
-def _wait_for(
-    probe: Callable[[], GoldenRecord | None],
-    done: Callable[[GoldenRecord | None], bool],
-    timeout: float = 30.0,
-) -> GoldenRecord | None:
-    deadline = time.monotonic() + timeout
-    found = probe()
-    while not done(found) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        found = probe()
-    return found
 
 
 def _events_for(settings: Settings, golden_id: str, want: int) -> list[Any]:
@@ -116,7 +104,7 @@ def test_an_external_id_link_merges_two_golden_records(
         identity = IdentityChanges(stack_settings, pg)
         identity.insert(f"u-{tag}", f"person.{tag}@example.org", "Lia", "Link")
         apart = [
-            _wait_for(lambda ref=ref: reader.by_source_id(ref), lambda r: r is not None)
+            _wait_for(partial(reader.by_source_id, ref), lambda r: r is not None)
             for ref in (erp_ref, user_ref)
         ]
         assert all(r is not None for r in apart), "records never reached the cache"

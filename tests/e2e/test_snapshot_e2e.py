@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 import redis
 from confluent_kafka import Consumer, TopicPartition
 
-from lifeline.cache import CacheReader, GoldenRecord, build_client
+from lifeline.cache import CacheReader, build_client
 from lifeline.capture.notifications import SnapshotProgress, read_progress
 from lifeline.cli import main
 from lifeline.emit.cache_keys import row_key
@@ -35,6 +35,7 @@ from lifeline.live import (
 )
 from lifeline.preflight.scope import postgres_scope
 from lifeline.settings import Settings
+from tests.e2e.waiting import wait_for as _wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -105,19 +106,6 @@ def _records_after(
 
 def _all_read(found: dict[str, list[dict[str, Any]]], ids: set[str]) -> bool:
     return all(any(p["op"] == "r" for p in found.get(i, [])) for i in ids)
-
-
-def _wait_for(
-    probe: Callable[[], GoldenRecord | None],
-    done: Callable[[GoldenRecord | None], bool],
-    timeout: float = 60.0,
-) -> GoldenRecord | None:
-    deadline = time.monotonic() + timeout
-    found = probe()
-    while not done(found) and time.monotonic() < deadline:
-        time.sleep(0.1)
-        found = probe()
-    return found
 
 
 def _cached(settings: Settings, change: LiveChange) -> dict[str, Any] | None:

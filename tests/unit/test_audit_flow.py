@@ -2,49 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from bytewax.testing import TestingSink, TestingSource, run_main
-
 from lifeline.audit.entry import AuditEntry
-from lifeline.decode.records import KafkaRecord
 from lifeline.events.models import LifecycleStageChanged
-from lifeline.flows.golden import build_golden_flow
 from lifeline.golden.step import GoldenOutput
-from lifeline.settings import Settings
-from tests import factories
-from tests.factories import customer, mysql_source, user
-
-
-def run(batches: list[list[KafkaRecord]]) -> list[GoldenOutput]:
-    audit: list[GoldenOutput] = []
-    ignored: list[Any] = []
-    flow = build_golden_flow(
-        Settings(),
-        source=TestingSource(batches),
-        row_sink=TestingSink(ignored),
-        golden_sink=TestingSink(ignored),
-        event_sink=TestingSink(ignored),
-        dead_letter_sink=TestingSink(ignored),
-        audit_sink=TestingSink(audit),
-    )
-    run_main(flow)  # type: ignore[no-untyped-call]
-    return audit
+from tests.factories import customer, user
+from tests.unit.test_golden_flow import erp_row, run
 
 
 def entries(outputs: list[GoldenOutput]) -> list[AuditEntry]:
     return [entry for output in outputs for entry in output.audit]
-
-
-def erp_row(table: str, row: dict[str, object], pos: int) -> KafkaRecord:
-    payload = {
-        "before": None,
-        "after": row,
-        "op": "c",
-        "ts_ms": 1764800000200,
-        "source": mysql_source(table, pos),
-    }
-    return factories.record(f"erp.erp.{table}", {"id": row["id"]}, payload)
 
 
 def test_the_resolver_match_of_a_second_system_is_in_the_lineage() -> None:

@@ -11,8 +11,8 @@ from lifeline.decode.records import KafkaRecord
 from lifeline.flows.golden import build_golden_flow
 from lifeline.flows.skeleton import build_flow
 from lifeline.settings import Settings
-from tests import factories
-from tests.factories import customer, pg_source, user
+from tests.factories import customer, user
+from tests.unit.test_golden_flow import external_id
 
 
 def value(name: str, **labels: str) -> float:
@@ -100,19 +100,6 @@ def test_changes_decode_errors_and_drops_are_counted_per_batch() -> None:
         "duplicate": 1,
         "stale": 1,
     }
-
-
-def external_id(user_id: str, customer_no: str, lsn: int) -> KafkaRecord:
-    row = {"system": "erp", "external_id": customer_no, "user_id": user_id}
-    payload = {
-        "before": None,
-        "after": row,
-        "op": "c",
-        "ts_ms": 1764800000200,
-        "source": pg_source("external_ids", lsn),
-    }
-    key = {"system": "erp", "external_id": customer_no}
-    return factories.record("identity.public.external_ids", key, payload)
 
 
 def test_a_merge_is_counted_once() -> None:
