@@ -12,6 +12,7 @@ from confluent_kafka import KafkaException
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from lifeline.argtypes import whole_number
 from lifeline.errors import FatalError, LifelineError
 from lifeline.observe.logs import configure_logging
 from lifeline.observe.redact import redact_secrets
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seed.add_argument(
         "--customers",
-        type=_at_least(0),
+        type=whole_number(0),
         default=1000,
         help="real-world customers to generate",
     )
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     flow.add_argument("action", choices=["start", "stop", "status"])
     flow.add_argument("--name", default="skeleton")
     flow.add_argument(
-        "--workers", type=_at_least(1), default=1, help="Bytewax worker threads"
+        "--workers", type=whole_number(1), default=1, help="Bytewax worker threads"
     )
     flow.set_defaults(handler=_flow)
 
@@ -133,22 +134,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="stack up, seed, CDC, live changes into Redis")
     demo.set_defaults(handler=_demo)
     return parser
-
-
-def _at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: a whole number not below ``low``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if value < low:
-            msg = f"expected a whole number of at least {low}, got {text!r}"
-            raise argparse.ArgumentTypeError(msg)
-        return value
-
-    return parse
 
 
 def _load_settings() -> Settings:

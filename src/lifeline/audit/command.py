@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import Any
 
+from lifeline.argtypes import seconds
 from lifeline.audit.entry import encode_entry
 from lifeline.audit.reader import AuditReader, AuditTrail
 from lifeline.audit.timeline import render_timeline
@@ -19,18 +20,6 @@ from lifeline.settings import Settings
 logger = logging.getLogger(__name__)
 
 EXIT_FOUND, EXIT_NOT_FOUND, EXIT_ERROR = 0, 1, 2
-
-
-def _seconds(text: str) -> float:
-    """An argparse type: seconds, at least 0.1 (less would miss entries)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0.1:  # also rejects nan
-        msg = f"expected seconds of at least 0.1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 def add_parser(subparsers: Any) -> None:
@@ -52,7 +41,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--idle-timeout",
-        type=_seconds,
+        type=seconds(0.1),
         default=2.0,
         metavar="SECONDS",
         help="the topic's end is reached when nothing arrives this long (2)",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
+from lifeline.argtypes import seconds, whole_number
 from lifeline.cache.client import build_client
 from lifeline.errors import LifelineError
 from lifeline.golden.ownership import load_ownership
@@ -21,8 +21,6 @@ from lifeline.reconcile.sources import SourceDatabases
 from lifeline.settings import Settings
 
 EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
-
-T = TypeVar("T")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -40,14 +38,14 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--grace",
-        type=_seconds,
+        type=seconds(0),
         metavar="SECONDS",
         default=60.0,
         help="leave rows changed in the last SECONDS unchecked: in flight (60)",
     )
     parser.add_argument(
         "--recheck",
-        type=_seconds,
+        type=seconds(0),
         metavar="SECONDS",
         default=15.0,
         help="re-read drifted entries for up to SECONDS until in step; 0: off (15)",
@@ -60,14 +58,14 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--examples",
-        type=_count,
+        type=whole_number(0),
         default=5,
         metavar="N",
         help="examples per category (5)",
     )
     parser.add_argument(
         "--batch-size",
-        type=_positive,
+        type=whole_number(1),
         default=10_000,
         metavar="N",
         help="rows per batch (10000)",
@@ -110,35 +108,3 @@ def reconcile(settings: Settings, options: Options) -> Report:
             return Reconciler(sources, cache, rules, tables, options).run()
     finally:
         client.close()
-
-
-def _seconds(text: str) -> float:
-    value = _number(text, float)
-    if not value >= 0:
-        msg = f"expected seconds >= 0, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _count(text: str) -> int:
-    value = _number(text, int)
-    if value < 0:
-        msg = f"expected a count >= 0, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _number(text, int)
-    if value < 1:
-        msg = f"expected a number >= 1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _number(text: str, kind: Callable[[str], T]) -> T:
-    try:
-        return kind(text)
-    except ValueError:
-        msg = f"expected a number, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
