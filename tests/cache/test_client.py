@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -31,20 +30,14 @@ from lifeline.settings import RedisSettings, Settings
 from lifeline.stack.redis_server import RedisServer
 from tests.cache.conftest import make_settings, make_state_dir, new_prefix
 from tests.cache.helpers import upsert, version
+from tests.ports import free_port
 
 PASSWORD = 'cache "secret" \\ pw'
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _server(**redis_values: Any) -> Iterator[tuple[Settings, RedisServer]]:
     state_dir = make_state_dir()
-    settings = make_settings(state_dir, _free_port(), **redis_values)
+    settings = make_settings(state_dir, free_port(), **redis_values)
     server = RedisServer(settings)
     try:
         server.start()

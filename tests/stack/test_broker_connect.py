@@ -8,7 +8,6 @@ when it ends, whatever happened.
 from __future__ import annotations
 
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,17 +22,11 @@ from lifeline.stack.base import State
 from lifeline.stack.broker import Broker, create_topics
 from lifeline.stack.connect import DEBEZIUM_PLUGINS, ConnectWorker, java_executable
 from lifeline.stack.jars import JETTY_JARS, assemble_connect_classpath, jetty_deb_path
+from tests.ports import free_port
 
 pytestmark = pytest.mark.stack
 
 CHECKOUT_STATE = Path(__file__).resolve().parents[2] / "state"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _ended(pid: int) -> bool:
@@ -56,8 +49,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     state = tmp_path_factory.mktemp("state")
     env = {
         "LIFELINE_STATE_DIR": str(state),
-        "LIFELINE_BROKER__PORT": str(_free_port()),
-        "LIFELINE_CONNECT__PORT": str(_free_port()),
+        "LIFELINE_BROKER__PORT": str(free_port()),
+        "LIFELINE_CONNECT__PORT": str(free_port()),
         "LIFELINE_CONNECT__GROUP_ID": "test-connect",
     }
     with pytest.MonkeyPatch.context() as patch:
@@ -162,7 +155,7 @@ def test_stop_ends_both_processes(broker: Broker, connect: ConnectWorker) -> Non
 
 
 def test_unreachable_external_components_fail_fast(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     settings = Settings(
         state_dir=tmp_path,
         broker=BrokerSettings(managed=False, port=port),

@@ -31,6 +31,7 @@ from lifeline.stack.mariadb import MariaDB
 from lifeline.stack.postgres import Postgres
 from lifeline.stack.process import port_open
 from lifeline.stack.redis_server import RedisServer
+from tests.ports import free_port
 
 pytestmark = pytest.mark.stack
 
@@ -48,13 +49,6 @@ class Databases:
         return [self.postgres, self.mariadb, self.redis]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _state_dir() -> Path:
     path = Path(tempfile.mkdtemp(prefix="lifeline-db-test-"))
     # The postgres account must be able to reach its data directory below.
@@ -64,7 +58,7 @@ def _state_dir() -> Path:
 
 def _settings(state_dir: Path, **overrides: dict[str, Any]) -> Settings:
     parts: dict[str, dict[str, Any]] = {
-        name: {"managed": True, "host": "127.0.0.1", "port": _free_port()}
+        name: {"managed": True, "host": "127.0.0.1", "port": free_port()}
         for name in ("postgres", "mariadb", "redis")
     }
     for name, values in overrides.items():

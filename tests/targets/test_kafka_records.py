@@ -7,7 +7,6 @@ state directory, and stops it at the end.
 from __future__ import annotations
 
 import argparse
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,23 +25,17 @@ from lifeline.targets.kafka_records import (
     open_dispatcher,
 )
 from lifeline.targets.records import RecordReader
+from tests.ports import free_port
 from tests.targets.conftest import ENV, config_of, event, target
 from tests.targets.fake_saas import Act, FakeSaaS
 
 pytestmark = pytest.mark.stack
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     state = tmp_path_factory.mktemp("state")
-    settings = Settings(state_dir=state, broker=BrokerSettings(port=_free_port()))
+    settings = Settings(state_dir=state, broker=BrokerSettings(port=free_port()))
     broker = Broker(settings)
     try:
         broker.start()
