@@ -110,7 +110,11 @@ def test_refused_credentials_fail_at_once_without_retrying(
 
 
 def _acl_client(
-    settings: Settings, user: str, keys: str, categories: list[str]
+    settings: Settings,
+    user: str,
+    keys: str,
+    categories: list[str],
+    commands: list[str] | None = None,
 ) -> redis.Redis:
     """A client for a fresh ACL user with exactly these rules (docs/cache.md)."""
     admin = build_client(settings.redis)
@@ -122,6 +126,7 @@ def _acl_client(
             passwords=["+pw"],
             keys=[keys],
             categories=categories,
+            commands=commands or [],
         )
     finally:
         admin.close()
@@ -137,7 +142,10 @@ def test_the_documented_acl_rules_are_enough(
     writer = _acl_client(
         settings, "cache-writer", keys, ["+@read", "+@write", "+@scripting"]
     )
-    reader = _acl_client(settings, "cache-reader", keys, ["+@read"])
+    reader = _acl_client(
+        settings, "cache-reader", keys, ["+@read"], ["+evalsha_ro", "+eval_ro"]
+    )
+    plain = _acl_client(settings, "plain-reader", keys, ["+@read"])
     try:
         GoldenCacheWriter(writer, prefix).apply(
             [
@@ -146,8 +154,14 @@ def test_the_documented_acl_rules_are_enough(
                 Merge("g2", ["g1"], version(2)),
             ]
         )
-        found = CacheReader(reader, prefix).lookup("erp:1")
-        assert [r.golden_id for r in found] == ["g2"]
+        scripted = CacheReader(reader, prefix)
+        assert [r.golden_id for r in scripted.lookup("erp:1")] == ["g2"]
+        assert scripted.scripted
+        # Without the script commands the reader reads by steps, same answer.
+        by_steps = CacheReader(plain, prefix)
+        assert [r.golden_id for r in by_steps.lookup("erp:1")] == ["g2"]
+        assert not by_steps.scripted
+        assert by_steps.lookup("g1") == scripted.lookup("g1")
         with pytest.raises(CacheAccessError, match="apply"):
             GoldenCacheWriter(reader, prefix).apply([upsert("g3", version(1))])
         with pytest.raises(CacheAccessError):
@@ -155,6 +169,7 @@ def test_the_documented_acl_rules_are_enough(
     finally:
         writer.close()
         reader.close()
+        plain.close()
 
 
 def test_an_outage_is_waited_out_and_counted(

@@ -6,7 +6,13 @@ import orjson
 import pytest
 import redis
 
-from lifeline.cache import CacheDataError, CacheKeys, CacheReader, GoldenCacheWriter
+from lifeline.cache import (
+    CacheDataError,
+    CacheKeys,
+    CacheReader,
+    GoldenCacheWriter,
+    Merge,
+)
 from lifeline.settings import Settings
 from tests.cache.helpers import email, upsert, version
 
@@ -49,6 +55,39 @@ def test_lookup_detects_the_kind_of_key(
     reader: CacheReader, text: str, expected: list[str]
 ) -> None:
     assert [found.golden_id for found in reader.lookup(text)] == expected
+
+
+@pytest.mark.usefixtures("filled")
+@pytest.mark.parametrize(
+    "text",
+    ["g1", "g2", "erp:C-1042", "crm:a:b", "person1@example.com", "g9", "erp:C-9"],
+)
+def test_reading_by_steps_finds_what_the_script_finds(
+    client: redis.Redis, prefix: str, reader: CacheReader, text: str
+) -> None:
+    by_steps = CacheReader(client, prefix)
+    by_steps.scripted = False
+    assert by_steps.lookup(text) == reader.lookup(text)
+
+
+def test_the_script_follows_redirects_and_reports_the_chain(
+    writer: GoldenCacheWriter, client: redis.Redis, prefix: str, reader: CacheReader
+) -> None:
+    writer.apply(
+        [
+            upsert("g1", version(1), source_ids=["erp:1"]),
+            upsert("g2", version(1), source_ids=["erp:2"]),
+            Merge("g2", ["g1"], version(2)),
+        ]
+    )
+    client.delete(CacheKeys(prefix).redirect("g1"))
+    client.set(CacheKeys(prefix).redirect("g1"), orjson.dumps({"survivor": "g2"}))
+    found = reader.by_golden_id("g1")
+    assert found is not None
+    assert (found.golden_id, found.merged_from) == ("g2", ("g1",))
+    client.set(CacheKeys(prefix).redirect("g2"), orjson.dumps({"survivor": "g1"}))
+    client.delete(CacheKeys(prefix).golden("g2"))
+    assert reader.by_golden_id("g1") is None  # a loop ends, found nothing
 
 
 @pytest.mark.usefixtures("filled")

@@ -1,12 +1,16 @@
 """Reads golden records from the cache by golden id, source id or email.
 
-The reads follow the algorithm docs/cache.md gives readers in any language:
-resolve an index to a golden id, read the golden record hash (or, when it is
-gone, the redirect of a merged id) and follow redirects to the survivor.
+Each read is one call of a read-only script (:mod:`lifeline.cache.read_script`)
+that resolves the index, follows redirects to the survivor and reads the
+record atomically, so a reader never loses a race against a writer that keeps
+merging. Where the ACL user may not run scripts, the reader falls back to the
+algorithm docs/cache.md gives readers in any language: the same steps as
+separate commands, looking again when a writer moved the id in between.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +28,9 @@ from lifeline.cache.keys import (
     is_golden_id,
     is_source_id,
 )
+from lifeline.cache.read_script import READ_LUA, READ_SHA
+
+logger = logging.getLogger(__name__)
 
 MAX_HOPS = 32
 # An index read races with writers moving the id; look again this often.
@@ -89,23 +96,25 @@ class CacheReader:
         self._client = client
         self._keys = CacheKeys(prefix)
         self._retrier = retrier if retrier is not None else Retrier(max_wait=0.0)
+        # False once Redis refused the read script (ACL without scripting).
+        self.scripted = True
 
     def by_golden_id(self, golden_id: str) -> GoldenRecord | None:
         """The record of ``golden_id``, or of its survivor if it was merged."""
         if not is_golden_id(golden_id):
             return None
-        return self._run(lambda: self._follow(golden_id), "read by golden id")
+        return self._run(lambda: self._one("g", golden_id), "read by golden id")
 
     def by_source_id(self, source_id: str) -> GoldenRecord | None:
         """The record a source id such as ``erp:C-1042`` belongs to."""
         if not is_source_id(source_id):
             return None
-        return self._run(lambda: self._by_source(source_id), "read by source id")
+        return self._run(lambda: self._one("s", source_id), "read by source id")
 
     def by_email(self, email: str) -> list[GoldenRecord]:
         """Every record with this email (trimmed, case-insensitive), by id."""
         hashed = email_hash(email)
-        return self._run(lambda: self._by_email_hash(hashed), "read by email")
+        return self._run(lambda: self._read("e", hashed), "read by email")
 
     def lookup(self, text: str) -> list[GoldenRecord]:
         """Records matching a source id (has ``:``), email (has ``@``) or id."""
@@ -120,6 +129,39 @@ class CacheReader:
 
     def _run(self, fn: Callable[[], T], what: str) -> T:
         return self._retrier.call(fn, what)
+
+    def _one(self, kind: str, value: str) -> GoldenRecord | None:
+        found = self._read(kind, value)
+        return found[0] if found else None
+
+    def _read(self, kind: str, value: str) -> list[GoldenRecord]:
+        if self.scripted:
+            try:
+                return self._scripted_read(kind, value)
+            except redis.exceptions.NoPermissionError:
+                logger.info("cache reader may not run scripts, reading by steps")
+                self.scripted = False
+        if kind == "e":
+            return self._by_email_hash(value)
+        found = self._follow(value) if kind == "g" else self._by_source(value)
+        return [] if found is None else [found]
+
+    def _scripted_read(self, kind: str, value: str) -> list[GoldenRecord]:
+        args = (self._keys.prefix, kind, value)
+        try:
+            entries = self._client.evalsha_ro(READ_SHA, 0, *args)
+        except redis.exceptions.NoScriptError:
+            entries = self._client.eval_ro(READ_LUA, 0, *args)
+        records = []
+        for golden_id, chain, flat in entries:
+            golden = dict(zip(flat[::2], flat[1::2], strict=True))
+            current = str(_text(golden_id))
+            try:
+                records.append(_record(current, golden, [str(_text(c)) for c in chain]))
+            except (KeyError, ValueError) as exc:
+                msg = f"golden id {current}: malformed cache entry ({exc!r})"
+                raise CacheDataError(msg) from exc
+        return records
 
     def _by_source(self, source_id: str) -> GoldenRecord | None:
         key = self._keys.source_index(source_id)
