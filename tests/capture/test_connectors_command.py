@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from lifeline.capture.connect_client import ConnectClient, ConnectorState
+from lifeline.cli import main
 from lifeline.errors import ConnectorError, FatalError
 from tests.capture.conftest import CDC_PASSWORD, Running, run_connectors
 
@@ -53,6 +54,26 @@ def test_status_lists_connectors_and_their_tasks(running: Running) -> None:
     assert lines[2].split() == [ERP, "RUNNING", "RUNNING"]
     assert lines[3].split() == [IDENTITY, "RUNNING", "RUNNING"]
     assert CDC_PASSWORD not in output
+
+
+def test_status_of_an_unknown_name_fails_naming_the_known_ones(
+    running: Running,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(FatalError, match="no connector template or connector named"):
+        run_connectors(running.settings, "status", "nope")
+    monkeypatch.setenv("LIFELINE_CONNECT__PORT", str(running.settings.connect.port))
+
+    code = main(["connectors", "status", "nope"])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert captured.err == (
+        "lifeline connectors: no connector template or connector named nope "
+        f"(templates: {ERP}, {IDENTITY}; other connectors on the cluster: none)\n"
+    )
 
 
 def test_valid_templates_validate(running: Running) -> None:

@@ -7,7 +7,8 @@ Actions act on every template in ``connectors/``, or on the connector NAME:
 * ``validate`` - ask the worker's plugin whether the rendered config is
   valid (Debezium also logs in to the database); errors are listed per key;
 * ``status`` - state of each connector and its tasks, with the first lines of
-  a failed one's trace (connectors on the cluster without a template too);
+  a failed one's trace (connectors on the cluster without a template too); a
+  NAME that is neither a template nor on the cluster is an error;
 * ``restart`` - restart only what FAILED, then wait until it runs;
 * ``pause`` / ``resume`` - and wait until the state is reached;
 * ``delete`` - remove the connector (asks first unless ``--yes``); its
@@ -186,6 +187,8 @@ def _status(client: ConnectClient, args: argparse.Namespace, settings: Settings)
     names = _names(args)
     if args.name is None:
         names += [name for name in client.connectors() if name not in names]
+    else:
+        _check_known(client, args.name)
     states = {name: client.status(name) for name in names}
     rows = [(name, *_state_cells(state)) for name, state in states.items()]
     print(render_table(["connector", "state", "tasks"], rows))
@@ -194,6 +197,23 @@ def _status(client: ConnectClient, args: argparse.Namespace, settings: Settings)
         for line in _failures(name, state, args.trace_lines):
             print(mask(line, secrets))
     return EXIT_OK
+
+
+def _check_known(client: ConnectClient, name: str) -> None:
+    """FatalError when ``name`` is neither a template nor on the cluster."""
+    templates = [template.name for template in load_templates()]
+    if name in templates:
+        return
+    deployed = client.connectors()
+    if name in deployed:
+        return
+    others = [other for other in deployed if other not in templates]
+    msg = (
+        f"no connector template or connector named {name} "
+        f"(templates: {', '.join(templates) or 'none'}; "
+        f"other connectors on the cluster: {', '.join(others) or 'none'})"
+    )
+    raise FatalError(msg)
 
 
 def _state_cells(state: ConnectorState | None) -> tuple[str, str]:
