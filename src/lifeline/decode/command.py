@@ -5,7 +5,8 @@ Each input line is one record: ``{"topic": .., "partition": .., "offset": ..,
 ``--format json`` (a JSON object or array is accepted as well), base64 for
 ``--format avro`` or when the line says ``"encoding": "base64"``; null for
 none. Each output line is the decoded event, a transaction boundary, or
-``{"error": {...}}`` (see docs/decode.md). A bad line never stops the run.
+``{"error": {...}}`` (see docs/decode.md). A bad line (an empty one too) is
+reported with its line number and never stops the run.
 
 ``--format lifecycle`` reads records of the lifecycle events topic instead
 (values base64): Avro single-object or Confluent frames, whose schema ids are
@@ -125,8 +126,6 @@ def decode_lifecycle_stream(
     """
     errors = 0
     for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
         result = _lifecycle_line(codec, line, number)
         errors += "error" in result
         out.write(orjson.dumps(result, option=_OPTIONS))
@@ -154,8 +153,6 @@ def decode_stream(
     """Decode every line to ``out``; return how many lines were errors."""
     errors = 0
     for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
         result = _decode_line(decoder, line, number, base64_input)
         errors += "error" in result
         out.write(orjson.dumps(result, option=_OPTIONS))
@@ -181,6 +178,8 @@ def _decode_line(
 
 def parse_record(line: bytes, base64_input: bool) -> KafkaRecord:
     """One input line as a KafkaRecord; ValueError says what is wrong."""
+    if not line.strip():
+        raise ValueError("line is empty")
     try:
         item = orjson.loads(line)
     except orjson.JSONDecodeError as exc:

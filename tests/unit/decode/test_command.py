@@ -16,9 +16,17 @@ import orjson
 import pytest
 
 from lifeline.decode.change import UNCHANGED, Unchanged
-from lifeline.decode.command import add_parser, build_decoder, decode_stream, run
+from lifeline.decode.command import (
+    add_parser,
+    build_decoder,
+    decode_lifecycle_stream,
+    decode_stream,
+    run,
+)
+from lifeline.decode.placeholder import DEFAULT_PLACEHOLDER
 from lifeline.decode.render import iso_duration, render_value
 from lifeline.errors import FatalError
+from lifeline.events.avro import EventCodec
 from lifeline.settings import Settings
 from tests.unit.decode.builders import (
     col,
@@ -116,17 +124,42 @@ def test_errors_are_lines_too_and_the_run_goes_on() -> None:
     assert kinds == [
         "malformed_input",
         "malformed_input",
+        "malformed_input",
         "malformed_json",
         "c",
         "malformed_input",
     ]
-    error = outs[2]["error"]
+    error = outs[3]["error"]
     assert base64.b64decode(error["value"]) == b"{broken"
     assert (error["topic"], error["offset"], error["stage"]) == (
         good.topic,
         0,
         "decode",
     )
+
+
+@pytest.mark.parametrize("fmt", ["json", "lifecycle"])
+def test_an_empty_line_is_an_error_line_naming_its_number(fmt: str) -> None:
+    good = line(record(envelope("c", pg_source(1), {"id": 1}), {"id": 1}))
+    lines = [b"\n", b" \t\r\n", good if fmt == "json" else b"[]\n", b"   "]
+    out = io.BytesIO()
+
+    if fmt == "json":
+        decoder = build_decoder("json", None, None, DEFAULT_PLACEHOLDER)
+        errors = decode_stream(decoder, lines, out, False)
+    else:
+        errors = decode_lifecycle_stream(EventCodec(), lines, out)
+
+    outs = [orjson.loads(item) for item in out.getvalue().splitlines()]
+    assert len(outs) == 4
+    empty = [outs[0], outs[1], outs[3]]
+    assert [o["error"]["line"] for o in empty] == [1, 2, 4]
+    assert {(o["error"]["kind"], o["error"]["reason"]) for o in empty} == {
+        ("malformed_input", "line is empty")
+    }
+    third = outs[2].get("op") or outs[2]["error"]["reason"]
+    assert third == ("c" if fmt == "json" else "line is not a JSON object")
+    assert errors == (3 if fmt == "json" else 4)
 
 
 def test_value_given_as_json_object_and_base64() -> None:
