@@ -1,6 +1,6 @@
 """One Redis server of our own for the cache tests, started once per session.
 
-It runs on port 46379 (shifted by ``LIFELINE_TEST_SLOT``) from a fresh,
+It runs on port 27379 (shifted by ``LIFELINE_TEST_SLOT``) from a fresh,
 world-traversable temporary state directory and is stopped at the end. If
 it cannot start the tests fail with the component's error; they are never
 skipped. Every test works under its own key prefix, so tests never see each
@@ -25,7 +25,7 @@ from lifeline.cache import CacheReader, GoldenCacheWriter, Retrier, build_client
 from lifeline.settings import Settings
 from lifeline.stack.redis_server import RedisServer
 
-CACHE_TEST_PORT = 46379 + 10 * int(os.environ.get("LIFELINE_TEST_SLOT", "0"))
+CACHE_TEST_PORT = 27379 + 10 * int(os.environ.get("LIFELINE_TEST_SLOT", "0"))
 
 
 def make_state_dir() -> Path:
