@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from lifeline.errors import ComponentError
+from lifeline.flows.failure import failure_cause
 from lifeline.settings import Settings
 from lifeline.stack.base import ComponentStatus, State
 from lifeline.stack.process import ManagedProcess
@@ -25,6 +26,8 @@ from lifeline.stack.process import ManagedProcess
 logger = logging.getLogger(__name__)
 
 RECOVERY_PARTITIONS = 1
+# Enough of a dead flow's log for its last traceback, logged as one line.
+_LOG_BYTES = 256 * 1024
 
 
 class FlowProcess:
@@ -72,9 +75,7 @@ class FlowProcess:
         deadline = time.monotonic() + settle
         while time.monotonic() < deadline:
             if self.process.pid() is None:
-                raise ComponentError(
-                    self.process.name, "exited during start", self.process.log_tail()
-                )
+                raise self._start_failure()
             time.sleep(0.2)
         logger.info(
             "flow started flow=%s pid=%d workers=%d recovery=%s",
@@ -84,6 +85,16 @@ class FlowProcess:
             self.recovery_dir if self.recovery else "off",
         )
         return pid
+
+    def _start_failure(self) -> ComponentError:
+        """The flow died while starting: its log's cause and the log's path."""
+        try:
+            log = self.process.log_file.read_bytes()[-_LOG_BYTES:]
+        except FileNotFoundError:
+            log = b""
+        cause = failure_cause(log.decode("utf-8", "replace")) or "no error logged"
+        reason = f"exited during start: {cause}\n  log: {self.process.log_file}"
+        return ComponentError(f"flow {self.flow}", reason)
 
     def _argv(self) -> list[str]:
         argv = [
