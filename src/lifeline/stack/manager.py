@@ -19,6 +19,12 @@ from lifeline.stack.redis_server import RedisServer
 
 logger = logging.getLogger(__name__)
 
+# What ``down(purge=True)`` deletes under the state directory: the servers'
+# data, Connect's classpath and schema history, the flows' recovery stores,
+# pids and logs, and the webhook replay ledger (``targets/``), whose event
+# ids would otherwise make a replay on a fresh stack skip its dead letters.
+PURGED = ("postgres", "mariadb", "redis", "connect", "recovery", "run", "targets")
+
 
 class Stack:
     """The components in start order; Connect comes last as it needs the broker."""
@@ -81,14 +87,14 @@ class Stack:
             ManagedProcess(pid_file.stem, run_dir).terminate(timeout=15)
 
     def down(self, *, purge: bool = False) -> list[ComponentStatus]:
-        """Stop what ``up`` started (and any dataflow); ``purge`` deletes data."""
+        """Stop what ``up`` started (and any dataflow); ``purge`` deletes PURGED."""
         self._stop_flows()
         self.connect.stop()
         self._parallel(lambda component: component.stop(), self.independent)
         for component in self.first:
             component.stop()
         if purge:
-            for name in ("postgres", "mariadb", "redis", "connect", "recovery", "run"):
+            for name in PURGED:
                 shutil.rmtree(self.settings.state_path / name, ignore_errors=True)
             logger.info("purged state_dir=%s", self.settings.state_path)
         return self.status()
