@@ -10,7 +10,7 @@ matter to callers and are kept apart on purpose:
 """
 
 from lifeline.errors.base import FatalError, LifelineError, RecordError, RetryableError
-from lifeline.errors.stack import ComponentError, ConnectorError
+from lifeline.errors.stack import ComponentError, ConnectorError, StackStartError
 
 __all__ = [
     "ComponentError",
@@ -19,4 +19,5 @@ __all__ = [
     "LifelineError",
     "RecordError",
     "RetryableError",
+    "StackStartError",
 ]

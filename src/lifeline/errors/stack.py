@@ -1,5 +1,7 @@
 """Errors of the local stack and of Kafka Connect."""
 
+from collections.abc import Sequence
+
 from lifeline.errors.base import FatalError
 
 
@@ -12,6 +14,17 @@ class ComponentError(FatalError):
             message += f"\n--- last lines of its log ---\n{log_tail}"
         super().__init__(message)
         self.component = component
+
+
+class StackStartError(FatalError):
+    """``stack up`` failed; the components that call had started were stopped."""
+
+    def __init__(self, cause: Exception, stopped: Sequence[str]) -> None:
+        message = str(cause)
+        if stopped:
+            message += f"\nstopped what this stack up had started: {', '.join(stopped)}"
+        super().__init__(message)
+        self.stopped = tuple(stopped)
 
 
 class ConnectorError(FatalError):

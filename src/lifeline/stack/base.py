@@ -56,3 +56,7 @@ class Component(abc.ABC):
     @abc.abstractmethod
     def status(self) -> ComponentStatus:
         """Report the component's state without changing it."""
+
+    @abc.abstractmethod
+    def pid(self) -> int | None:
+        """The live process Lifeline started for it, else None; never probes."""

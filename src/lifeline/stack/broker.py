@@ -74,6 +74,10 @@ class Broker(Component):
         if self.config.managed:
             self.process.terminate()
 
+    def pid(self) -> int | None:
+        """The live tansu process Lifeline started, else None."""
+        return self.process.pid() if self.config.managed else None
+
     def status(self) -> ComponentStatus:
         """Probe the broker with a metadata request; change nothing."""
         if not self.config.managed:

@@ -137,6 +137,10 @@ class ConnectWorker(Component):
         self._let_join_finish()
         self.process.terminate()
 
+    def pid(self) -> int | None:
+        """The live worker process Lifeline started, else None."""
+        return self.process.pid() if self.config.managed else None
+
     def status(self) -> ComponentStatus:
         """Probe ``GET /health``; a stuck group join shows as UNHEALTHY with a hint."""
         address = self.config.url

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from lifeline.errors import LifelineError, StackStartError
 from lifeline.settings import Settings
 from lifeline.stack.base import Component, ComponentStatus, State
 from lifeline.stack.broker import Broker
@@ -57,17 +58,47 @@ class Stack:
         history and the dataflows' recovery stores are removed. Connectors
         must then be applied again and re-snapshot. A broker restarted on a
         running object store finds its topics and offsets again.
+
+        When a component fails to start, the components this call started
+        are stopped again (not those that ran before it, nor servers Lifeline
+        does not manage) and StackStartError carries the failure.
         """
         if self._broker_starts_empty():
             self.connect.stop()
             self._stop_flows()
             for name in ("recovery", "connect/history"):
                 shutil.rmtree(self.settings.state_path / name, ignore_errors=True)
+        running = {part.name for part in self.components if part.pid() is not None}
+        try:
+            self._start_all()
+        except Exception as exc:
+            stopped = self._stop_started(running)
+            if isinstance(exc, LifelineError):
+                raise StackStartError(exc, stopped) from exc
+            raise
+        return self.status()
+
+    def _start_all(self) -> None:
         for component in self.first:
             component.start()
         self._parallel(lambda component: component.start(), self.independent)
         self.connect.start()
-        return self.status()
+
+    def _stop_started(self, running: set[str]) -> list[str]:
+        """Stop, last first, what runs now but not in ``running``; their names."""
+        started = [
+            part
+            for part in reversed(self.components)
+            if part.name not in running and part.pid() is not None
+        ]
+        for component in started:
+            try:
+                component.stop()
+            except Exception as exc:  # the start's failure is the one to report
+                logger.warning(
+                    "event=stop_failed component=%s error=%s", component.name, exc
+                )
+        return [component.name for component in started]
 
     def _broker_starts_empty(self) -> bool:
         if not self.settings.broker.managed:

@@ -117,6 +117,10 @@ class ServerComponent(Component):
         if self._managed:
             self._terminate()
 
+    def pid(self) -> int | None:
+        """The managed server's live process, else None."""
+        return self._process.pid() if self._managed else None
+
     def status(self) -> ComponentStatus:
         """RUNNING/UNHEALTHY/STOPPED when managed, EXTERNAL/UNREACHABLE if not."""
         if not self._managed:
