@@ -281,23 +281,33 @@ class Watcher(threading.Thread):
                 self.pending.append(change)
 
     def _poll(self) -> None:
+        # One read per row however many of its changes wait: behind a backlog
+        # a row has several, and reading each would cost the machine (and so
+        # the flow under test) more as the flow falls behind.
         if not self.pending:
             return
-        pipe = self.client.pipeline(transaction=False)
+        by_key: dict[str, list[Change]] = {}
         for change in self.pending:
             key = pool_keys(self.settings, change.slot)[change.db == "postgres"]
+            by_key.setdefault(key, []).append(change)
+        pipe = self.client.pipeline(transaction=False)
+        for key in by_key:
             pipe.hmget(key, "row", "cached_at_ms")
         still = []
-        for change, (row, cached_at) in zip(self.pending, pipe.execute(), strict=True):
-            if change.visible_ms is None and row is not None:
-                self._row(change, orjson.loads(row), int(cached_at))
-            if change.golden and change.golden_ms is None and change.visible_ms:
-                self._golden(change)
-            waiting = change.visible_ms is None or (
-                change.golden and change.golden_ms is None
-            )
-            if waiting:
-                still.append(change)
+        for waiting, (row, cached_at) in zip(
+            by_key.values(), pipe.execute(), strict=True
+        ):
+            found = None if row is None else orjson.loads(row)
+            golden: dict[str, Any] = {}
+            for change in waiting:
+                if change.visible_ms is None and found is not None:
+                    self._row(change, found, int(cached_at))
+                if change.golden and change.golden_ms is None and change.visible_ms:
+                    self._golden(change, golden)
+                if change.visible_ms is None or (
+                    change.golden and change.golden_ms is None
+                ):
+                    still.append(change)
         self.pending = still
 
     def _row(self, change: Change, row: dict[str, Any], cached_at: int) -> None:
@@ -306,13 +316,16 @@ class Watcher(threading.Thread):
             change.visible_ms = max(cached_at, change.committed_ms)
             change.coalesced = found > change.value
 
-    def _golden(self, change: Change) -> None:
+    def _golden(self, change: Change, read: dict[str, Any]) -> None:
+        """Check the golden record; ``read`` keeps what this poll read."""
         source = (
             f"erp:C-L{change.slot}"
             if change.db == "mariadb"
             else f"identity:u-L{change.slot}"
         )
-        record = self.reader.by_source_id(source)
+        if source not in read:
+            read[source] = self.reader.by_source_id(source)
+        record = read[source]
         if record is None:
             return
         if _value(change.db, record.record) >= change.value:
