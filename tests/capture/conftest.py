@@ -1,10 +1,11 @@
 """One real stack of our own for the connector command tests, started once.
 
 Broker, Kafka Connect with Debezium, PostgreSQL, MariaDB and Redis run from
-a fresh world-traversable temporary state directory on free ports in the
-5xxxx range, with a Connect group id of their own, and are stopped and
-purged when the session ends. If the stack cannot start, every test using
-it fails with the component's error: nothing is skipped.
+a fresh world-traversable temporary state directory on free ports from
+``tests.ports.free_port`` (30000-32700), with a Connect group id of their
+own, and are stopped and purged when the session ends. If the stack cannot
+start, every test using it fails with the component's error: nothing is
+skipped.
 
 The connectors come from a temporary copy of ``connectors/``, in which the
 identity connector gets ``errors.max.retries=0``: by default Debezium retries

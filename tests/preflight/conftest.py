@@ -2,10 +2,11 @@
 
 Both run from the machine's binaries with Lifeline's stack components, in a
 fresh world-traversable temporary state directory (PostgreSQL runs as the
-``postgres`` account), on free ports in the 5xxxx range, with the sample
-schemas, CDC accounts and publication applied. If one cannot start, every
-test using it fails with the component's error: nothing is skipped. Tests
-break settings, grants and tables on purpose and put them back.
+``postgres`` account), on free ports from ``tests.ports.free_port``
+(30000-32700), with the sample schemas, CDC accounts and publication
+applied. If one cannot start, every test using it fails with the
+component's error: nothing is skipped. Tests break settings, grants and
+tables on purpose and put them back.
 """
 
 from __future__ import annotations

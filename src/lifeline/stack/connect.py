@@ -164,6 +164,23 @@ class ConnectWorker(Component):
                 f"port {self.config.port} is in use by another program; stop it or "
                 "set LIFELINE_CONNECT__PORT",
             )
+        self.process.spawn(self.command(), cwd=connect_dir(self.settings))
+        logger.info(
+            "starting component=%s url=%s group=%s heap=%s",
+            NAME,
+            self.config.url,
+            self.config.group_id,
+            self.config.heap,
+        )
+
+    def command(self) -> list[str]:
+        """Prepare everything the worker needs and return its command line.
+
+        Assembles the classpath, writes worker.properties and the log
+        configuration under ``state/connect`` and creates the internal topics
+        (the broker must answer). :meth:`start` spawns the command; the
+        Connect image of docker-compose.yml runs it in the foreground.
+        """
         java = java_executable()
         libs = assemble_connect_classpath(self.settings)
         properties = self._write_worker_properties()
@@ -175,7 +192,7 @@ class ConnectWorker(Component):
             partitions=1,
             config={"cleanup.policy": "compact"},
         )
-        argv = [
+        return [
             str(java),
             f"-Xmx{self.config.heap}",
             "-XX:+ExitOnOutOfMemoryError",
@@ -186,14 +203,6 @@ class ConnectWorker(Component):
             MAIN_CLASS,
             str(properties),
         ]
-        self.process.spawn(argv, cwd=connect_dir(self.settings))
-        logger.info(
-            "starting component=%s url=%s group=%s heap=%s",
-            NAME,
-            self.config.url,
-            self.config.group_id,
-            self.config.heap,
-        )
 
     def _write_worker_properties(self) -> Path:
         path = connect_dir(self.settings) / "worker.properties"
