@@ -193,3 +193,70 @@ def user(id_: str, email: str, lsn: int, op: str = "c", offset: int = 0) -> Kafk
         "ts_ms": 1764800000200,
     }
     return record("identity.public.users", {"id": id_}, payload, USER_COLUMNS, offset)
+
+
+ORGANISATION_COLUMNS: list[dict[str, Any]] = [
+    {"type": "string", "optional": False, "field": "id"},
+    {"type": "string", "optional": False, "field": "name"},
+    {"type": "string", "optional": True, "field": "domain"},
+    {"type": "string", "optional": True, "field": "tax_id"},
+    {"type": "string", "optional": True, "field": "country"},
+]
+
+MEMBERSHIP_COLUMNS: list[dict[str, Any]] = [
+    {"type": "string", "optional": False, "field": "user_id"},
+    {"type": "string", "optional": False, "field": "org_id"},
+    {"type": "string", "optional": False, "field": "role"},
+]
+
+
+def _identity_change(
+    table: str,
+    key: dict[str, Any],
+    row: dict[str, Any],
+    lsn: int,
+    op: str,
+    columns: list[dict[str, Any]],
+) -> KafkaRecord:
+    """A change of an identity row; a delete's before image is the key only."""
+    payload = {
+        "before": key if op == "d" else None,
+        "after": None if op == "d" else row,
+        "source": pg_source(table, lsn),
+        "op": op,
+        "ts_ms": 1764800000200,
+    }
+    return record(f"identity.public.{table}", key, payload, columns)
+
+
+def organisation(
+    id_: str,
+    name: str,
+    lsn: int,
+    op: str = "c",
+    domain: str | None = None,
+    tax_id: str | None = None,
+    country: str | None = None,
+) -> KafkaRecord:
+    row = {
+        "id": id_,
+        "name": name,
+        "domain": domain,
+        "tax_id": tax_id,
+        "country": country,
+    }
+    key = {"id": id_}
+    return _identity_change("organisations", key, row, lsn, op, ORGANISATION_COLUMNS)
+
+
+def membership(
+    user_id: str, org_id: str, lsn: int, op: str = "c", role: str = "member"
+) -> KafkaRecord:
+    row = {"user_id": user_id, "org_id": org_id, "role": role}
+    key = {"user_id": user_id, "org_id": org_id}
+    return _identity_change("memberships", key, row, lsn, op, MEMBERSHIP_COLUMNS)
+
+
+def tombstone(table: str, key: dict[str, Any]) -> KafkaRecord:
+    """The tombstone Debezium writes after a delete (null value)."""
+    return record(f"identity.public.{table}", key, None)

@@ -166,3 +166,67 @@ def test_order_invoice_and_failed_payment_make_the_customer_past_due(
     kinds = {type(e).__name__ for e in _events_for(stack_settings, record.golden_id, 6)}
     assert {"OrderPlaced", "InvoicePosted", "PaymentFailed"} <= kinds
     assert "LifecycleStageChanged" in kinds
+
+
+def test_memberships_and_organisations_reach_the_cached_golden_record(
+    stack_settings: Settings,
+) -> None:
+    tag = uuid.uuid4().hex[:10]
+    user_id, org_id = f"u-{tag}", f"o-{tag}"
+    reader = CacheReader(
+        build_client(stack_settings.redis), stack_settings.cache_prefix
+    )
+    entry = {"org_id": org_id, "user_id": user_id, "role": "admin"}
+    entry |= {"name": f"Org {tag} GmbH", "domain": f"{tag}.example"}
+    entry |= {"tax_id": f"DE{tag}", "country": "DE"}
+
+    def organisations() -> Any:
+        record = reader.by_source_id(f"identity:{user_id}")
+        return None if record is None else record.record.get("organisations", "-")
+
+    with postgres_connection(stack_settings) as pg:
+        IdentityChanges(stack_settings, pg).insert(
+            user_id, f"member.{tag}@example.org", "Mia", "Member"
+        )
+        pg.execute(
+            "INSERT INTO organisations (id, name, domain, tax_id, country)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (org_id, entry["name"], entry["domain"], entry["tax_id"], "DE"),
+        )
+        pg.execute(
+            "INSERT INTO memberships (user_id, org_id, role) VALUES (%s, %s, 'admin')",
+            (user_id, org_id),
+        )
+        pg.commit()
+        joined = _wait_for(organisations, lambda found: found == [entry])
+        assert joined == [entry], "the membership never reached the cache"
+
+        pg.execute(
+            "UPDATE organisations SET name = %s WHERE id = %s",
+            (f"Org {tag} AG", org_id),
+        )
+        pg.commit()
+        renamed = _wait_for(
+            organisations, lambda found: found == [entry | {"name": f"Org {tag} AG"}]
+        )
+        assert renamed == [entry | {"name": f"Org {tag} AG"}]
+
+        pg.execute(
+            "DELETE FROM memberships WHERE user_id = %s AND org_id = %s",
+            (user_id, org_id),
+        )
+        pg.commit()
+        left = _wait_for(organisations, lambda found: found is None)
+        assert left is None, "the deleted membership stayed in the cached record"
+
+    record = reader.by_source_id(f"identity:{user_id}")
+    assert record is not None
+    updated = [
+        event
+        for event in _events_for(stack_settings, record.golden_id, 4)
+        if type(event).__name__ == "CustomerUpdated"
+    ]
+    # The membership may have come with the user's CustomerCreated; the rename
+    # and the withdrawal are updates of their own.
+    assert [e.changed_fields for e in updated][-2:] == [("organisations",)] * 2
+    assert updated[-1].profile.organisations is None

@@ -144,10 +144,29 @@ def from_millis(ts_ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ts_ms)
 
 
+class Organisation(_Frozen):
+    """An organisation one of the customer's identity users belongs to.
+
+    ``role`` is that user's role in it. ``name``, ``domain``, ``tax_id`` and
+    ``country`` are None until the organisation's own row has been seen.
+    """
+
+    org_id: str
+    user_id: str
+    role: str | None = None
+    name: str | None = None
+    domain: str | None = None
+    tax_id: str | None = None
+    country: str | None = None
+
+
 class CustomerProfile(_Frozen):
     """The golden record's fields; None where no source has a value.
 
     Which system each field comes from is ``config/ownership.yaml``.
+    ``organisations`` (by org id, then user id) is None when the
+    customer's identity users belong to none, and in events of schema
+    version 1.
     """
 
     legal_name: str | None = None
@@ -164,6 +183,24 @@ class CustomerProfile(_Frozen):
     credit_limit: Money | None = None
     billing_status: str | None = None
     erp_status: str | None = None
+    organisations: tuple[Organisation, ...] | None = None
+
+    @classmethod
+    def trusted(cls, **values: Any) -> Self:
+        """:meth:`_Frozen.trusted`; organisations may come as mappings.
+
+        The golden record holds each organisation as a plain mapping (the
+        form the cache stores); the profile holds :class:`Organisation`.
+        """
+        entries = values.get("organisations")
+        if entries:
+            values["organisations"] = tuple(
+                entry
+                if isinstance(entry, Organisation)
+                else Organisation.trusted(**entry)
+                for entry in entries
+            )
+        return super().trusted(**values)
 
 
 GOLDEN_FIELDS: tuple[str, ...] = tuple(CustomerProfile.model_fields)

@@ -6,13 +6,17 @@
                             └─ latest_rows ─┬─ rows ──────────────────> Redis rows
                                             ├─ order windows ─┬─ late ──> late topic
                                             │                 bursts
-                                            └─ parties ─ clusters (resolver)
+                                            ├─ organisations ─┐
+                                            └─ parties ◄──────┘─ clusters (resolver)
                                                  └─ golden ─┬──> golden cache
                                                             ├──> lifecycle topic
                                                             └──> audit topic
 
 ``latest_rows`` orders and deduplicates by source position; ``parties``
-assembles whole resolver records (a party's row plus its external-id links);
+assembles whole resolver records (a party's row plus its external-id links)
+and carries each identity user's organisation entries, which
+``organisations`` joins keyed by organisation and routes to the members'
+parties (:mod:`lifeline.join.organisations`);
 ``clusters`` is the single resolver that decides golden ids; ``golden``
 derives each golden record from its members by the source-of-truth rules.
 ``order windows`` coalesces each order with its lines into one burst
@@ -48,6 +52,11 @@ from lifeline.join.clusters import (
     cluster_step,
 )
 from lifeline.join.commerce import is_commerce
+from lifeline.join.organisations import (
+    organisation_step,
+    route_organisations,
+    sample_organisation_join,
+)
 from lifeline.join.parties import (
     party_step,
     route_parties,
@@ -74,10 +83,21 @@ def build_golden_flow(
     rules = load_ownership(settings.ownership_file)
     resolution = load_config(settings.resolution_file)
     model = sample_party_model(settings)
+    join = sample_organisation_join(settings)
 
     flow = Dataflow("lifeline_golden")
     rows = row_changes(flow, settings, source, dead_letter_sink)
-    pieces = op.flat_map("route_parties", rows, lambda kv: route_parties(kv[1], model))
+    org_pieces = op.flat_map(
+        "route_organisations", rows, lambda kv: route_organisations(kv[1], join)
+    )
+    organisations = stateful_flat_map(
+        "organisations", org_pieces, organisation_step(join)
+    )
+    pieces = op.merge(
+        "party_pieces",
+        op.flat_map("route_parties", rows, lambda kv: route_parties(kv[1], model)),
+        op.flat_map("organisations_to_parties", organisations, _unpack),
+    )
     parties = stateful_flat_map("parties", pieces, party_step(model))
     erp = settings.topics.erp_prefix
     commerce = op.filter_map(

@@ -32,6 +32,7 @@ from lifeline.events.models import (
 )
 from lifeline.golden.facts import apply_facts
 from lifeline.golden.lifecycle import INITIAL_STAGE
+from lifeline.golden.organisations import fold_organisations
 from lifeline.golden.ownership import (
     Conflict,
     FieldSources,
@@ -156,12 +157,14 @@ def build_record(
     """
     sources: FieldSources = {}
     conflicts: list[Conflict] = []
-    for member in sorted(members, key=lambda m: m.position):
+    members = sorted(members, key=lambda m: m.position)
+    for member in members:
         values = rules.candidates(member.system, member.table, member.row)
         if not values:
             continue
         found = conflicts if member.ref in changed else None
         rules.fold(sources, member.system, member.position.encode(), values, found)
+    fold_organisations(rules, sources, members, changed, conflicts)
     record, provenance = rules.resolved(sources)
     for name in EMAIL_FIELDS:
         value = record.get(name)

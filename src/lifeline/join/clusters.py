@@ -58,7 +58,11 @@ ResolverItem = PartyChange | RowChange | OrderBurst
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """One source record of a golden record, with its current row."""
+    """One source record of a golden record, with its current row.
+
+    ``organisations`` are the organisation entries of an identity user
+    (:mod:`lifeline.join.organisations`), by org id.
+    """
 
     ref: str
     system: str
@@ -66,6 +70,7 @@ class Member:
     row: Row
     position: SourcePosition
     ts_ms: int
+    organisations: tuple[Row, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +198,7 @@ def _resolve(
                 change.row,
                 change.position,
                 change.ts_ms,
+                change.organisations,
             )
     batch = state.resolver.resolve([change.change for change in changes])
     state.sequence += len(changes)

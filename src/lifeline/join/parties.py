@@ -5,7 +5,9 @@ identity user. Its resolver record takes its fields from the party's row and
 its links (``system:id`` claims such as ``erp:C-1042``) from link rows in
 other tables (identity's ``external_ids``). This step keeps, per party, the
 current row and links, and emits a :class:`PartyChange` whenever either
-changes, so the resolver always sees whole records.
+changes, so the resolver always sees whole records. It also keeps each
+party's organisation entries (:mod:`lifeline.join.organisations`) and emits
+the party again when one changes, for the golden record.
 """
 
 from __future__ import annotations
@@ -93,21 +95,29 @@ def sample_party_model(settings: Settings) -> PartyModel:
 
 
 class PartyChange(NamedTuple):
-    """A resolver change plus the party's row, for the golden record."""
+    """A resolver change plus the party's row, for the golden record.
+
+    ``organisations`` are the party's organisation entries, by org id.
+    """
 
     change: RecordChange
     table: str
     row: Row | None
     position: SourcePosition
     ts_ms: int
+    organisations: tuple[Row, ...] = ()
 
 
 class PartyPiece(NamedTuple):
-    """What one row change says about one party (routed by the party's ref)."""
+    """What one row change says about one party (routed by the party's ref).
+
+    ``org`` and ``unorg`` set and withdraw an organisation entry (``row``),
+    keyed by its org id in ``link_key``.
+    """
 
     ref: str
     table: str  # the party's own table
-    kind: str  # "row" | "link" | "unlink" | "gone"
+    kind: str  # "row" | "link" | "unlink" | "gone" | "org" | "unorg"
     row: Row | None
     link: str
     link_key: str
@@ -117,10 +127,14 @@ class PartyPiece(NamedTuple):
 
 @dataclass(slots=True)
 class PartyState:
-    """Rows and links of the parties in one key group."""
+    """Rows, links and organisation entries of the parties in one key group.
+
+    A party's entries (org id -> entry) are replaced, never changed in place.
+    """
 
     rows: DeltaDict[str, Row] = field(default_factory=DeltaDict)
     links: dict[str, dict[str, str]] = field(default_factory=dict)
+    organisations: DeltaDict[str, Mapping[str, Row]] = field(default_factory=DeltaDict)
 
 
 def route_parties(
@@ -222,12 +236,15 @@ def party_step(
     ) -> tuple[PartyState, list[list[PartyChange]]]:
         parties = state if state is not None else PartyState()
         touched: dict[str, PartyPiece] = {}
+        gone: set[str] = set()  # a later link or entry must not hide a delete
         for piece in pieces:
-            _apply_piece(parties, piece)
-            touched[piece.ref] = piece
+            if _apply_piece(parties, piece):
+                touched[piece.ref] = piece
+                if piece.kind == "gone":
+                    gone.add(piece.ref)
         changes = []
         for ref, last in touched.items():
-            change = _party_change(parties, ref, last, columns)
+            change = _party_change(parties, ref, last, columns, ref in gone)
             if change is not None:
                 changes.append(change)
         return parties, [changes] if changes else []
@@ -235,7 +252,10 @@ def party_step(
     return step
 
 
-def _apply_piece(parties: PartyState, piece: PartyPiece) -> None:
+def _apply_piece(parties: PartyState, piece: PartyPiece) -> bool:
+    """Apply ``piece``; False when it changed nothing the party emits."""
+    if piece.kind in ("org", "unorg"):
+        return _apply_organisation(parties, piece)
     if piece.kind == "row" and piece.row is not None:
         parties.rows[piece.ref] = piece.row
     elif piece.kind == "gone":
@@ -244,6 +264,21 @@ def _apply_piece(parties: PartyState, piece: PartyPiece) -> None:
         parties.links.setdefault(piece.ref, {})[piece.link_key] = piece.link
     else:
         parties.links.get(piece.ref, {}).pop(piece.link_key, None)
+    return True
+
+
+def _apply_organisation(parties: PartyState, piece: PartyPiece) -> bool:
+    entries = parties.organisations.get(piece.ref, {})
+    if entries.get(piece.link_key) == piece.row:
+        return False  # an update of columns the entry does not carry
+    changed = {k: v for k, v in entries.items() if k != piece.link_key}
+    if piece.row is not None:
+        changed[piece.link_key] = piece.row
+    if changed:
+        parties.organisations[piece.ref] = changed
+    else:
+        parties.organisations.pop(piece.ref, None)
+    return True
 
 
 def _party_change(
@@ -251,12 +286,13 @@ def _party_change(
     ref: str,
     last: PartyPiece,
     columns: Mapping[str, Mapping[str, str]],
+    gone: bool,
 ) -> PartyChange | None:
     system, _, party_id = ref.partition(":")
     row = parties.rows.get(ref)
     if row is None:
-        if last.kind in ("link", "unlink"):
-            return None  # links of a party not seen yet wait for its row
+        if not gone:
+            return None  # links and entries of a party not seen yet wait for it
         delete = RecordDelete(system, party_id)
         return PartyChange(delete, last.table, None, last.position, last.ts_ms)
     fields: dict[str, object] = {
@@ -272,4 +308,8 @@ def _party_change(
     except RecordError as exc:
         logger.warning("party rejected ref=%s kind=%s reason=%s", ref, exc.kind, exc)
         return None
-    return PartyChange(record, last.table, row, last.position, last.ts_ms)
+    entries = parties.organisations.get(ref, {})
+    organisations = tuple(entries[org_id] for org_id in sorted(entries))
+    return PartyChange(
+        record, last.table, row, last.position, last.ts_ms, organisations
+    )

@@ -1,4 +1,4 @@
-"""Version 2 of OrderPlaced (lines) and EntitlementChanged (change, contract)."""
+"""Schema version 2 of OrderPlaced, EntitlementChanged and the customer profile."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import pytest
 
 from lifeline.events import EventCodec, EventSchemas, LifecycleEvent
 from lifeline.events.models import (
+    CustomerProfile,
+    CustomerUpdated,
     EntitlementChange,
     EntitlementChanged,
     OrderLine,
     OrderPlaced,
+    Organisation,
 )
 
 from .samples import AT, LINEAGE, sample
@@ -79,3 +82,29 @@ def test_an_entitlement_change_is_one_of_three() -> None:
     assert isinstance(event, EntitlementChanged)
     assert event.change is EntitlementChange.GRANTED
     assert [c.value for c in EntitlementChange] == ["granted", "changed", "revoked"]
+
+
+@pytest.mark.parametrize("name", ["CustomerCreated", "CustomerUpdated"])
+def test_version_1_profiles_read_without_organisations(name: str) -> None:
+    event = sample(name)
+    decoded = EventCodec(SCHEMAS).decode(codec_writing(name, 1).encode(event))
+    assert SCHEMAS.current(name).version == 2
+    assert decoded.profile.organisations is None  # type: ignore[attr-defined]
+    assert decoded == event
+
+
+def test_a_profile_with_organisations_round_trips() -> None:
+    entry = {"org_id": "o-1", "user_id": "u-7", "role": "admin", "name": "Acme AG"}
+    profile = CustomerProfile.trusted(legal_name="Acme AG", organisations=(entry,))
+    built = CustomerUpdated.build(
+        golden_id="g-1",
+        occurred_at=AT,
+        lineage=LINEAGE,
+        changed_fields=("organisations",),
+        profile=profile,
+    )
+    codec = EventCodec(SCHEMAS)
+    decoded = codec.decode(codec.encode(built))
+    assert isinstance(decoded, CustomerUpdated)
+    assert decoded.profile.organisations == (Organisation(**entry),)
+    assert decoded == CustomerUpdated.model_validate(built.model_dump())
