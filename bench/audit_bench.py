@@ -67,7 +67,7 @@ def main() -> None:
     try:
         create_audit_topic(settings)
         config = {"bootstrap.servers": settings.broker.bootstrap_servers}
-        sink = AuditSink(config, settings.topics.audit).build("audit", 0, 1)
+        sink = AuditSink(config, settings.topics.audit).build_part("audit", "0", None)
         batch = [entry(f"g-{n % args.records:012x}", n) for n in range(args.entries)]
         began = time.perf_counter()
         for start in range(0, len(batch), 5000):

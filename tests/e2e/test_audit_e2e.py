@@ -179,7 +179,7 @@ def test_the_reader_drops_replayed_entries_and_skips_unreadable_ones(
         recorded_at=now,
     )
     config = {"bootstrap.servers": stack_settings.broker.bootstrap_servers}
-    sink = AuditSink(config, stack_settings.topics.audit).build("audit", 0, 1)
+    sink = AuditSink(config, stack_settings.topics.audit).build_part("audit", "0", None)
     output = GoldenOutput((), (), audit=(entry,))
     sink.write_batch([output])
     sink.write_batch([output])  # what a replay after a crash writes again
@@ -224,7 +224,7 @@ def test_the_reader_follows_a_chain_of_merges_from_any_id_in_it(
         _entry(b, 5, "retired", c),
     ]
     config = {"bootstrap.servers": stack_settings.broker.bootstrap_servers}
-    sink = AuditSink(config, stack_settings.topics.audit).build("audit", 0, 1)
+    sink = AuditSink(config, stack_settings.topics.audit).build_part("audit", "0", None)
     sink.write_batch([GoldenOutput((), (), audit=tuple(written))])
     sink.close()
     reader = AuditReader(config, stack_settings.topics.audit, idle_timeout=1)

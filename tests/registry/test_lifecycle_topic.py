@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
+import bytewax.operators as op
 import pytest
+from bytewax.dataflow import Dataflow
+from bytewax.testing import TestingSource, run_main
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from lifeline.decode.records import KafkaRecord
 from lifeline.emit.golden_sinks import LifecycleEventSink
+from lifeline.errors import RetryableError
 from lifeline.events import EventCodec
 from lifeline.events.schema_registry import SchemaRegistryClient
 from lifeline.flows.deliveries import read_events
@@ -52,7 +57,7 @@ def new_topic(settings: Settings) -> str:
 def produce(settings: Settings, topic: str, registry: str | None) -> None:
     configured = SchemaRegistrySettings(url=registry, subject_strategy="record_name")
     sink = LifecycleEventSink(client_config(settings.broker), topic, configured)
-    partition = sink.build("lifecycle_out", 0, 1)
+    partition = sink.build_part("lifecycle_out", "0", None)
     try:
         events = tuple(sample(name) for name in NAMES)
         partition.write_batch([GoldenOutput(updates=(), events=events)])
@@ -129,3 +134,38 @@ def test_without_the_registry_a_framed_event_is_a_dead_letter(
     assert events == []
     assert [d.kind for d in dead] == ["unknown_schema"] * len(NAMES)
     assert all(d.coordinates.topic == topic for d in dead)
+
+
+def test_a_flow_writes_every_event_and_settles_at_each_epoch(
+    settings: Settings,
+) -> None:
+    """The sink as the golden flow wires it: keyed outputs, many epochs."""
+    topic = new_topic(settings)
+    sink = LifecycleEventSink(client_config(settings.broker), topic)
+    outputs = [
+        (f"group-{n % 5}", GoldenOutput(updates=(), events=(sample(name),)))
+        for n in range(12)
+        for name in NAMES
+    ]
+    flow = Dataflow("epoch_sink_test")
+    op.output("lifecycle_out", op.input("in", flow, TestingSource(outputs)), sink)
+
+    run_main(flow, epoch_interval=timedelta(0))  # type: ignore[no-untyped-call]
+
+    records = read_topic(settings, topic)
+    assert len(records) == len(outputs)
+    assert sorted(r.value or b"" for r in records) == sorted(
+        EventCodec().encode(event) for _, output in outputs for event in output.events
+    )
+
+
+def test_a_batch_waits_for_no_broker_but_its_epoch_does() -> None:
+    port = free_port()  # nothing listens there
+    config = {"bootstrap.servers": f"127.0.0.1:{port}"}
+    sink = LifecycleEventSink(config, "t", flush_timeout=1.0)
+    partition = sink.build_part("lifecycle_out", "0", None)
+
+    partition.write_batch([GoldenOutput(updates=(), events=(sample(NAMES[0]),))])
+
+    with pytest.raises(RetryableError, match=r"topic t: 1 lifecycle events not ack"):
+        partition.snapshot()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import Producer
 
 from lifeline.cache.writer import GoldenCacheWriter
-from lifeline.errors import RetryableError
+from lifeline.emit.epoch_sink import EpochFlushedSink, Headers, Outbox, OutRecord
 from lifeline.events.avro import EventCodec
 from lifeline.events.models import LifecycleEvent
 from lifeline.events.registry import EventSchemas
@@ -71,7 +71,7 @@ def _millis(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
-class LifecycleEventSink(DynamicSink[GoldenOutput]):
+class LifecycleEventSink(EpochFlushedSink[GoldenOutput]):
     """Produces lifecycle events in Avro, keyed by golden id.
 
     Avro single-object encoding by default; with a schema registry
@@ -79,7 +79,8 @@ class LifecycleEventSink(DynamicSink[GoldenOutput]):
     registry gave its schema (see :mod:`lifeline.events.schema_registry`).
     Keying by golden id keeps one customer's events in order on one
     partition. Event ids are derived from source positions, so a replay
-    produces the same ids and consumers can drop duplicates.
+    produces the same ids and consumers can drop duplicates. Acknowledgements
+    are awaited once per epoch (:mod:`lifeline.emit.epoch_sink`).
     """
 
     def __init__(
@@ -87,61 +88,41 @@ class LifecycleEventSink(DynamicSink[GoldenOutput]):
         config: Mapping[str, str],
         topic: str,
         registry: SchemaRegistrySettings | None = None,
+        *,
+        flush_timeout: float = 30.0,
     ) -> None:
+        super().__init__()
+        self._flush_timeout = flush_timeout
         self._config = dict(config)
         self._topic = topic
         self._registry = registry
+        self._codec: EventCodec | None = None
+        self._ids: TopicSchemaIds | None = None
 
-    def build(
-        self, step_id: str, worker_index: int, worker_count: int
-    ) -> _EventPartition:
-        """Open this worker's producer (and registry client)."""
+    def open(self) -> Outbox:
+        """Open the producer (and registry client) of this process."""
         producer = Producer({"enable.idempotence": "true", **self._config})
         schemas = EventSchemas.load()
-        ids = None
         if self._registry is not None:
-            ids = TopicSchemaIds.from_settings(self._registry, self._topic, schemas)
-        return _EventPartition(producer, self._topic, EventCodec(schemas), ids)
+            self._ids = TopicSchemaIds.from_settings(
+                self._registry, self._topic, schemas
+            )
+        self._codec = EventCodec(schemas)
+        return Outbox(producer, self._topic, "lifecycle events", self._flush_timeout)
 
-
-class _EventPartition(StatelessSinkPartition[GoldenOutput]):
-    def __init__(
-        self,
-        producer: Producer,
-        topic: str,
-        codec: EventCodec,
-        ids: TopicSchemaIds | None,
-    ) -> None:
-        self._producer = producer
-        self._topic = topic
-        self._codec = codec
-        self._ids = ids
-
-    def write_batch(self, items: list[GoldenOutput]) -> None:
+    def records(self, items: list[GoldenOutput]) -> Iterator[OutRecord]:
+        """One record per event, in order."""
         for item in items:
             for event in item.events:
-                self._producer.produce(
-                    self._topic,
-                    key=event.golden_id.encode(),
-                    value=self._encode(event),
-                    headers={
-                        "lifeline.event_type": type(event).__name__,
-                        "lifeline.event_id": str(event.event_id),
-                    },
-                )
-            self._producer.poll(0)
-        remaining = self._producer.flush(30)
-        if remaining:
-            msg = f"{remaining} lifecycle events not acknowledged in 30s"
-            raise RetryableError(msg)
+                headers: Headers = {
+                    "lifeline.event_type": type(event).__name__,
+                    "lifeline.event_id": str(event.event_id),
+                }
+                yield event.golden_id.encode(), self._encode(event), headers
 
     def _encode(self, event: LifecycleEvent) -> bytes:
         """Single-object bytes, or a Confluent frame with the registry's id."""
+        assert self._codec is not None  # opened before any partition writes
         if self._ids is None:
             return self._codec.encode(event)
         return self._codec.encode(event, self._ids.schema_id(event.EVENT_TYPE))
-
-    def close(self) -> None:
-        self._producer.flush(30)
-        if self._ids is not None:
-            self._ids.close()

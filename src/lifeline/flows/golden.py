@@ -125,21 +125,20 @@ def build_golden_flow(
         row_sink or RedisCacheSink(settings.redis, settings.cache_prefix),
     )
     op.output("golden_cache_out", outputs, golden_sink or GoldenCacheSink(settings))
-    op.output(
-        "lifecycle_out",
-        outputs,
-        event_sink
-        or LifecycleEventSink(
-            kafka_config(settings),
-            settings.topics.lifecycle,
-            settings.schema_registry,
-        ),
-    )
-    op.output(
-        "audit_out",
-        outputs,
-        audit_sink or AuditSink(kafka_config(settings), settings.topics.audit),
-    )
+    # The Kafka sinks are partitioned by the golden step's key groups and wait
+    # for the broker once per epoch (lifeline.emit.epoch_sink).
+    if event_sink is None:
+        events = LifecycleEventSink(
+            kafka_config(settings), settings.topics.lifecycle, settings.schema_registry
+        )
+        op.output("lifecycle_out", golden, events)
+    else:
+        op.output("lifecycle_out", outputs, event_sink)
+    if audit_sink is None:
+        audit = AuditSink(kafka_config(settings), settings.topics.audit)
+        op.output("audit_out", golden, audit)
+    else:
+        op.output("audit_out", outputs, audit_sink)
     return flow
 
 
