@@ -51,6 +51,8 @@ class Change:
     # First seen already overwritten by a newer change of its row (both in
     # one batch, say): visible since the newer value was.
     coalesced: bool = False
+    # When Connect produced its record (bench.capture_lag), if read back.
+    captured_ms: int | None = None
 
 
 def _now_ms() -> int:
@@ -212,7 +214,7 @@ def wait_caught_up(
         while time.monotonic() - began < timeout:
             rows = [client.hget(k, "row") for k in keys]
             found = [
-                _value(db, orjson.loads(r)) if r else -1
+                pool_value(db, orjson.loads(r)) if r else -1
                 for db, r in zip(("mariadb", "postgres"), rows, strict=True)
             ]
             if min(found) >= value:
@@ -311,7 +313,7 @@ class Watcher(threading.Thread):
         self.pending = still
 
     def _row(self, change: Change, row: dict[str, Any], cached_at: int) -> None:
-        found = _value(change.db, row)
+        found = pool_value(change.db, row)
         if found >= change.value:
             change.visible_ms = max(cached_at, change.committed_ms)
             change.coalesced = found > change.value
@@ -328,12 +330,13 @@ class Watcher(threading.Thread):
         record = read[source]
         if record is None:
             return
-        if _value(change.db, record.record) >= change.value:
+        if pool_value(change.db, record.record) >= change.value:
             updated = int(record.updated_at.timestamp() * 1000)
             change.golden_ms = max(updated, change.committed_ms)
 
 
-def _value(db: str, row: dict[str, Any]) -> int:
+def pool_value(db: str, row: dict[str, Any]) -> int:
+    """The driven value of a pool row (credit limit, or the given name's number)."""
     if db == "mariadb":
         raw = row.get("credit_limit")
         return -1 if raw is None else int(Decimal(str(raw)))

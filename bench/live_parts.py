@@ -13,6 +13,8 @@ import redis
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from bench.capture_lag import mark_captured, topic_ends
+from bench.cpu_shares import cpu_times, shares
 from bench.live import (
     drive,
     pool_keys,
@@ -75,8 +77,13 @@ def latency_part(
     """
     logger.info("event=latency_start changes_per_s=%.0f seconds=%.0f", rate, seconds)
     cpu, began = setup.flow.cpu_seconds(), time.monotonic()
+    starts, cpu_before = topic_ends(setup.settings), cpu_times()
     run = drive(setup.settings, setup.pool, rate, seconds, per_commit, drain=drain)
+    flow_label = {setup.flow.pid: "golden flow"}
+    busy = shares(cpu_before, cpu_times(), time.monotonic() - began, flow_label)
+    mark_captured(setup.settings, starts, run.changes)
     report = latency_report(run)
+    report["cpu_share_by_program"] = busy
     report["snapshot_seconds"] = round(setup.snapshot_seconds, 1)
     # How much of a core the flow got while the changes came and drained.
     share = (setup.flow.cpu_seconds() - cpu) / (time.monotonic() - began)

@@ -86,7 +86,30 @@ def latency_report(run: Drive) -> dict[str, Any]:
         mine = [c for c in run.changes if c.db == db]
         report[db] = _latencies(mine, run.ended_ms, golden=False)
     report["visible_changes_per_s"] = round(capacity(run), 1)
+    report["capture"], report["flow"] = capture_split(run.changes, run.ended_ms)
     return report
+
+
+def capture_split(
+    changes: list[Change], ended_ms: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Commit -> in Kafka (the capture path) and in Kafka -> row cached (the flow).
+
+    Only watched changes whose record was read back (``captured_ms``) count.
+    """
+    capture, flow, censored = [], [], []
+    for c in changes:
+        if not c.watched or c.captured_ms is None:
+            continue
+        capture.append(max(c.captured_ms - c.committed_ms, 0))
+        if c.visible_ms is None:
+            censored.append(ended_ms - c.captured_ms)
+        else:
+            flow.append(max(c.visible_ms - c.captured_ms, 0))
+    return (
+        {"seen": len(capture), **percentiles(capture, [])},
+        {"seen": len(flow), **percentiles(flow, censored)},
+    )
 
 
 def lag_after(

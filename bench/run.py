@@ -292,11 +292,20 @@ def _live(
         out["latency"] = latency
         if not latency["kept_up"]:
             notes.append(
-                f"At {plan.latency_rate:,.0f} changes/s the golden flow fell behind "
-                f"(it made {latency['visible_changes_per_s']:,.0f} changes/s visible, "
-                f"using {latency['flow_cpu_share']:.0%} of a core): the latencies "
-                "measure a growing backlog, not a steady state. Changes not yet "
-                "visible when the watcher stopped count at their lower bound (>=)."
+                f"At {plan.latency_rate:,.0f} changes/s the changes fell behind "
+                f"(only {latency['visible_changes_per_s']:,.0f} changes/s became "
+                f"visible; the flow used {latency['flow_cpu_share']:.0%} of a core): "
+                "the latencies measure a growing backlog, not a steady state. "
+                + _whose_backlog(latency)
+                + " Changes not yet visible when the watcher stopped count at their "
+                "lower bound (>=)."
+            )
+        busy = latency.get("cpu_share_by_program")
+        if busy:
+            used = ", ".join(f"{name} {share:.2f}" for name, share in busy.items())
+            notes.append(
+                "CPU while the latency load ran and drained, in cores (2 on this "
+                f"machine): {used}."
             )
         if rate is None and not latency["kept_up"]:
             rate = max(50.0, round(latency["visible_changes_per_s"] / 2, -1))
@@ -355,6 +364,19 @@ def _figures(results: dict[str, Any]) -> tuple[dict[str, float | None], set[str]
         figures["scale_2w_over_1w"] = parts["scale"]["ratio"]
     figures["total_seconds"] = results["total_seconds"]
     return figures, failed
+
+
+def _whose_backlog(latency: dict[str, Any]) -> str:
+    """Which side the backlog grew on: the capture path or the flow."""
+    capture, flow = latency.get("capture", {}), latency.get("flow", {})
+    if not capture.get("seen") or flow.get("p99_ms") is None:
+        return ""
+    return (
+        f"Split at the CDC topic, commit -> in Kafka (database log, Debezium, "
+        f"broker) took p50 {capture['p50_ms']:,.0f} ms / p99 "
+        f"{capture['p99_ms']:,.0f} ms and in Kafka -> row cached (the golden flow) "
+        f"p50 {flow['p50_ms']:,.0f} ms / p99 {flow['p99_ms']:,.0f} ms."
+    )
 
 
 if __name__ == "__main__":

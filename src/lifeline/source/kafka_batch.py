@@ -112,7 +112,7 @@ class _BatchPartition(StatefulSourcePartition[Batch, int]):
                 if error.code() != KafkaError._PARTITION_EOF:
                     _raise_or_log(error)
                 continue
-            records.append(_record(message))
+            records.append(kafka_record(message))
         if not records:
             self._awake = datetime.now(UTC) + _IDLE_WAIT
             return []
@@ -131,7 +131,8 @@ class _BatchPartition(StatefulSourcePartition[Batch, int]):
         self._consumer.close()
 
 
-def _record(message: Any) -> KafkaRecord:
+def kafka_record(message: Any) -> KafkaRecord:
+    """A consumed confluent-kafka message as a :class:`KafkaRecord`."""
     _, timestamp = message.timestamp()
     return KafkaRecord(
         message.topic(),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from bench.cpu_shares import shares
 from bench.events import Generator
 from bench.live import Change
-from bench.live_stats import caught_up_at, lag_after, percentiles
+from bench.live_stats import capture_split, caught_up_at, lag_after, percentiles
 from bench.markers import marker_events, marker_rows
 
 from lifeline.decode.json_envelope import EnvelopeDecoder
@@ -74,3 +75,38 @@ def test_percentiles_mark_lower_bounds_of_unseen_changes() -> None:
     assert figures["max_ms"] == 5_000
     assert figures["censored"] == 1
     assert figures["lower_bound"] == ["max_ms", "mean_ms"]
+
+
+def _change(committed: int, captured: int | None, visible: int | None) -> Change:
+    change = Change("mariadb", 0, 1, committed, watched=True, golden=False)
+    change.captured_ms, change.visible_ms = captured, visible
+    return change
+
+
+def test_latency_splits_at_the_cdc_topic() -> None:
+    changes = [
+        _change(1000, 1040, 1100),  # capture 40, flow 60
+        _change(1000, 3000, 3010),  # capture 2000, flow 10
+        _change(1000, 1010, None),  # not visible when the watcher stopped at 5000
+        _change(1000, None, 1200),  # its record was not read back: not counted
+    ]
+    capture, flow = capture_split(changes, ended_ms=5000)
+    assert capture["seen"] == 3
+    assert (capture["p50_ms"], capture["max_ms"]) == (40.0, 2000.0)
+    assert flow["seen"] == 2
+    assert flow["censored"] == 1
+    assert flow["max_ms"] == 3990.0  # at least: 1010 -> 5000
+    assert "max_ms" in flow["lower_bound"]
+
+
+def test_cpu_shares_are_per_program_over_the_run() -> None:
+    before = {1: ("java", 10.0), 2: ("python", 5.0), 3: ("python", 1.0)}
+    after = {
+        1: ("java", 40.0),
+        2: ("python", 20.0),
+        3: ("python", 1.1),
+        4: ("redis-server", 0.1),  # started during the run: all of it counts
+    }
+    got = shares(before, after, seconds=30.0, names={2: "golden flow"})
+    assert got == {"java": 1.0, "golden flow": 0.5}
+    assert list(got) == ["java", "golden flow"]  # busiest first; under 1% left out
