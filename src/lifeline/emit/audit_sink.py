@@ -16,7 +16,13 @@ from collections.abc import Iterator, Mapping
 from confluent_kafka import Producer
 
 from lifeline.audit.entry import AuditEntry, encode_entry
-from lifeline.emit.epoch_sink import EpochFlushedSink, Headers, Outbox, OutRecord
+from lifeline.emit.epoch_sink import (
+    PRODUCER_DEFAULTS,
+    EpochFlushedSink,
+    Headers,
+    Outbox,
+    OutRecord,
+)
 from lifeline.golden.step import GoldenOutput
 
 KIND_HEADER = "lifeline.audit_kind"
@@ -41,7 +47,7 @@ class AuditSink(EpochFlushedSink[GoldenOutput]):
 
     def open(self) -> Outbox:
         """Open the producer of this process."""
-        producer = Producer({"enable.idempotence": "true", **self._config})
+        producer = Producer({**PRODUCER_DEFAULTS, **self._config})
         return Outbox(producer, self._topic, "audit entries", self._flush_timeout)
 
     def records(self, items: list[GoldenOutput]) -> Iterator[OutRecord]:

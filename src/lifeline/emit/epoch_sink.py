@@ -37,6 +37,14 @@ X = TypeVar("X")
 PARTS: Final = 16
 """Partitions per sink: how the golden step's key groups spread over workers."""
 
+PRODUCER_DEFAULTS: Final = {"enable.idempotence": "true", "linger.ms": "50"}
+"""Producer settings of the epoch-flushed sinks; the broker config may override.
+
+Nothing waits for a record before the epoch ends, so a longer linger costs
+the topic's readers at most 50 ms and sends the broker fewer, larger
+requests.
+"""
+
 Headers = dict[str, str | bytes | None]
 OutRecord = tuple[bytes, bytes, Headers]
 """Key, value and headers of one record to produce."""

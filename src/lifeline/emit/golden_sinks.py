@@ -10,7 +10,13 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import Producer
 
 from lifeline.cache.writer import GoldenCacheWriter
-from lifeline.emit.epoch_sink import EpochFlushedSink, Headers, Outbox, OutRecord
+from lifeline.emit.epoch_sink import (
+    PRODUCER_DEFAULTS,
+    EpochFlushedSink,
+    Headers,
+    Outbox,
+    OutRecord,
+)
 from lifeline.events.avro import EventCodec
 from lifeline.events.models import LifecycleEvent
 from lifeline.events.registry import EventSchemas
@@ -101,7 +107,7 @@ class LifecycleEventSink(EpochFlushedSink[GoldenOutput]):
 
     def open(self) -> Outbox:
         """Open the producer (and registry client) of this process."""
-        producer = Producer({"enable.idempotence": "true", **self._config})
+        producer = Producer({**PRODUCER_DEFAULTS, **self._config})
         schemas = EventSchemas.load()
         if self._registry is not None:
             self._ids = TopicSchemaIds.from_settings(
