@@ -34,6 +34,7 @@ from confluent_kafka import (
 
 from lifeline.audit.entry import AuditDecodeError, AuditEntry, decode_entry
 from lifeline.errors import FatalError, RetryableError
+from lifeline.observe.logs import kafka_logging
 
 logger = logging.getLogger(__name__)
 
@@ -145,12 +146,14 @@ class AuditReader:
     def _scan(self, keys: set[bytes], into: _Collected) -> None:
         """One read of the whole topic, collecting the entries keyed by ``keys``."""
         consumer = Consumer(
-            {
-                **self._config,
-                "group.id": f"lifeline-audit-{uuid.uuid4().hex}",
-                "enable.auto.commit": "false",
-                "auto.offset.reset": "earliest",
-            }
+            kafka_logging(
+                {
+                    **self._config,
+                    "group.id": f"lifeline-audit-{uuid.uuid4().hex}",
+                    "enable.auto.commit": "false",
+                    "auto.offset.reset": "earliest",
+                }
+            )
         )
         try:
             partitions = self._partitions(consumer)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lifeline.errors import ComponentError
 from lifeline.flows.failure import failure_cause
+from lifeline.observe.logs import kafka_logging
 from lifeline.settings import Settings
 from lifeline.stack.base import ComponentStatus, State
 from lifeline.stack.process import ManagedProcess
@@ -124,7 +125,7 @@ class FlowProcess:
             **broker.client_config,
         }
         try:
-            existing = AdminClient(config).list_topics(timeout=5).topics
+            existing = AdminClient(kafka_logging(config)).list_topics(timeout=5).topics
         except KafkaException as exc:
             reason = f"broker {config['bootstrap.servers']} is not reachable: {exc}"
             raise ComponentError(self.process.name, reason) from exc

@@ -18,6 +18,7 @@ import logging
 import re
 import sys
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TextIO
@@ -96,6 +97,21 @@ def _with_event(text: str) -> str:
     words = re.sub(r"[^\w]+", "_", lead.group(0).strip().lower()).strip("_")
     rest = text[lead.end() :].strip()
     return f"event={words} {rest}".strip()
+
+
+KAFKA_LOGGER = logging.getLogger("lifeline.kafka")
+"""Where the Kafka clients' own logs go (their ``logger`` setting).
+
+librdkafka logs every failed connection attempt, several a second while a
+broker is down. A flow keeps them (at WARNING); the CLI raises this logger
+to CRITICAL unless ``--verbose``, since every command that reads or writes
+Kafka reports a failure itself, in one line.
+"""
+
+
+def kafka_logging(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with the Kafka client's logs routed to :data:`KAFKA_LOGGER`."""
+    return {**config, "logger": KAFKA_LOGGER}
 
 
 class _KeyValueHandler(logging.StreamHandler[TextIO]):

@@ -24,6 +24,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from lifeline.errors import ComponentError
+from lifeline.observe.logs import kafka_logging
 from lifeline.settings import BrokerSettings, Settings
 from lifeline.stack.base import Component, ComponentStatus, State
 from lifeline.stack.object_store import broker_environment
@@ -214,6 +215,5 @@ def _admin(config: BrokerSettings) -> AdminClient:
     client_config: dict[str, Any] = {
         **config.client_config,
         "bootstrap.servers": config.bootstrap_servers,
-        "logger": logger,
     }
-    return AdminClient(client_config)
+    return AdminClient(kafka_logging(client_config))

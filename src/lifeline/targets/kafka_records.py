@@ -25,6 +25,7 @@ from confluent_kafka import (
 )
 
 from lifeline.emit.encoding import dumps
+from lifeline.observe.logs import kafka_logging
 from lifeline.settings import BrokerSettings, Settings
 from lifeline.targets.config import TargetsConfig
 from lifeline.targets.delivery import Dispatcher
@@ -54,7 +55,9 @@ class KafkaRecordWriter:
     ) -> None:
         self.topic = topic
         self._flush_timeout = flush_timeout
-        self._producer = Producer({**config, "enable.idempotence": "true"})
+        self._producer = Producer(
+            kafka_logging({**config, "enable.idempotence": "true"})
+        )
         self._lock = threading.Lock()
 
     def write(self, key: str, record: Mapping[str, Any]) -> None:
@@ -105,13 +108,15 @@ class KafkaRecordReader:
     def read_all(self) -> Iterator[dict[str, Any]]:
         """Every record up to the end of each partition, per partition in order."""
         consumer = Consumer(
-            {
-                **self._config,
-                "group.id": f"lifeline-replay-{uuid.uuid4().hex}",
-                "enable.auto.commit": "false",
-                "enable.partition.eof": "true",
-                "auto.offset.reset": "earliest",
-            }
+            kafka_logging(
+                {
+                    **self._config,
+                    "group.id": f"lifeline-replay-{uuid.uuid4().hex}",
+                    "enable.auto.commit": "false",
+                    "enable.partition.eof": "true",
+                    "auto.offset.reset": "earliest",
+                }
+            )
         )
         try:
             partitions = self._partitions(consumer)
