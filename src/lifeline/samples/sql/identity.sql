@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS memberships (
     PRIMARY KEY (user_id, org_id)
 );
 CREATE INDEX IF NOT EXISTS memberships_org ON memberships (org_id);
+ALTER TABLE organisations REPLICA IDENTITY FULL;
+ALTER TABLE memberships REPLICA IDENTITY FULL;
 
 -- Links a user to its record in another system, e.g. ('erp', 'C-1042', 'u-77').
 CREATE TABLE IF NOT EXISTS external_ids (
@@ -44,3 +46,4 @@ CREATE TABLE IF NOT EXISTS external_ids (
     PRIMARY KEY (system, external_id)
 );
 CREATE INDEX IF NOT EXISTS external_ids_user ON external_ids (user_id);
+ALTER TABLE external_ids REPLICA IDENTITY FULL;
