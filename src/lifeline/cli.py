@@ -14,7 +14,7 @@ from pydantic_settings import SettingsError
 
 from lifeline.argtypes import whole_number
 from lifeline.errors import FatalError, LifelineError
-from lifeline.observe.logs import configure_logging
+from lifeline.observe.logs import KAFKA_LOGGER, configure_logging
 from lifeline.observe.redact import redact_secrets
 from lifeline.settings import Settings
 
@@ -24,6 +24,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 def _stack(args: argparse.Namespace, settings: Settings) -> int:
     from lifeline.demo import status_table
     from lifeline.flows.runner import FlowProcess
+    from lifeline.observe.status import flow_names
     from lifeline.stack.manager import Stack
 
     stack = Stack(settings)
@@ -33,10 +34,7 @@ def _stack(args: argparse.Namespace, settings: Settings) -> int:
         statuses = stack.down(purge=args.purge)
     else:
         statuses = stack.status()
-    flows = sorted(
-        p.stem for p in Path("dataflows").glob("*.py") if p.stem != "__init__"
-    )
-    statuses.extend(FlowProcess(settings, name).status() for name in flows)
+    statuses.extend(FlowProcess(settings, name).status() for name in flow_names())
     print(status_table(statuses))
     return 0
 
@@ -56,15 +54,29 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _flow(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the named flow (skeleton if none); stop or show it, or every flow."""
     from lifeline.demo import status_table
     from lifeline.flows.runner import FlowProcess
+    from lifeline.observe.status import flow_names
 
-    flow = FlowProcess(settings, args.name, workers=args.workers)
-    if args.action == "start":
-        flow.start()
-    elif args.action == "stop":
-        flow.stop()
-    print(status_table([flow.status()]))
+    known = flow_names()
+    if args.name is not None and args.name not in known:
+        msg = (
+            f"no flow {args.name!r} in dataflows/; the flows are "
+            f"{', '.join(known) or 'none'}"
+        )
+        raise FatalError(msg)
+    if args.name is None and args.action != "start":
+        names = known
+    else:
+        names = [args.name or "skeleton"]
+    flows = [FlowProcess(settings, name, workers=args.workers) for name in names]
+    for flow in flows:
+        if args.action == "start":
+            flow.start()
+        elif args.action == "stop":
+            flow.stop()
+    print(status_table([flow.status() for flow in flows]))
     return 0
 
 
@@ -102,7 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     flow = sub.add_parser("flow", help="run a dataflow of dataflows/ in the background")
     flow.add_argument("action", choices=["start", "stop", "status"])
-    flow.add_argument("--name", default="skeleton")
+    flow.add_argument(
+        "--name",
+        help="a flow of dataflows/; start: skeleton unless given, "
+        "stop and status: every flow unless given",
+    )
     flow.add_argument(
         "--workers", type=whole_number(1), default=1, help="Bytewax worker threads"
     )
@@ -165,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lifeline`` console script."""
     args = build_parser().parse_args(argv)
     configure_logging("INFO" if args.verbose else "WARNING")
+    if not args.verbose:
+        # Commands report a Kafka failure themselves, in one line.
+        KAFKA_LOGGER.setLevel("CRITICAL")
     try:
         settings = _load_settings()
         handler: Handler = args.handler

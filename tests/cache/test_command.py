@@ -54,13 +54,48 @@ def test_found_prints_one_json_object_per_record(
     assert orjson.loads(capsys.readouterr().out)["golden_id"] == "g2"
 
 
-def test_not_found_exits_1(
-    cache_settings: Settings, prefix: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("erp:C-404", "no golden record for source id erp:C-404"),
+        (" nobody@example.com ", "no golden record for email nobody@example.com"),
+        ("g-404", "no golden record with golden id g-404"),
+    ],
+)
+def test_not_found_exits_1_naming_the_key_as_read(
+    cache_settings: Settings,
+    prefix: str,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    message: str,
 ) -> None:
-    assert _run(_settings(cache_settings, prefix), "erp:C-404") == 1
+    assert _run(_settings(cache_settings, prefix), key) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "not found" in captured.err
+    assert captured.err == f"lifeline lookup: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("", "empty key"),
+        ("  ", "empty key"),
+        ("identity:", "source id 'identity:' has no id after the ':'"),
+        (":u-9", "source id ':u-9' has no system before the ':'"),
+        ("anna@", "email 'anna@' has no domain after the '@'"),
+        ("@example.com", "email '@example.com' has no name before the '@'"),
+    ],
+)
+def test_an_empty_key_or_key_part_is_a_usage_error(
+    cache_settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    problem: str,
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        _run(cache_settings, key)
+    assert exit_info.value.code == 2
+    assert f"lifeline lookup: error: argument key: {problem}" in capsys.readouterr().err
 
 
 def test_an_unreachable_redis_exits_2(

@@ -36,13 +36,13 @@ def _state(running: Running, name: str) -> ConnectorState:
 
 def test_apply_creates_every_template_and_waits_for_running(running: Running) -> None:
     assert running.applied_output.splitlines() == [
-        f"{ERP}: created, connector and 1 task(s) RUNNING",
-        f"{IDENTITY}: created, connector and 1 task(s) RUNNING",
+        f"{ERP}: created, connector and 1 task RUNNING",
+        f"{IDENTITY}: created, connector and 1 task RUNNING",
     ]
     code, output = run_connectors(running.settings, "apply", ERP)
 
     assert code == 0
-    assert output == f"{ERP}: unchanged, connector and 1 task(s) RUNNING\n"
+    assert output == f"{ERP}: unchanged, connector and 1 task RUNNING\n"
 
 
 def test_status_lists_connectors_and_their_tasks(running: Running) -> None:
@@ -102,10 +102,10 @@ def test_validate_lists_errors_per_key_and_never_the_secret(
     code, output = run_connectors(running.settings, "validate")
 
     assert code == 1, output
-    assert "bad-values: 2 error(s)" in output
+    assert "bad-values: 2 errors" in output
     assert "  snapshot.mode: The 'snapshot.mode' value is invalid" in output
     assert "  topic.prefix: The 'topic.prefix' value is invalid" in output
-    assert "bad-login: 1 error(s)" in output
+    assert "bad-login: 1 error" in output
     assert "password authentication failed" in output
     assert "Not-The-Pw-8812" not in output
     assert _client(running).status("bad-values") is None  # nothing was created
@@ -115,13 +115,13 @@ def test_pause_then_resume(running: Running) -> None:
     code, output = run_connectors(running.settings, "pause", ERP)
 
     assert code == 0
-    assert output == f"{ERP}: PAUSED, with 1 task(s)\n"
+    assert output == f"{ERP}: PAUSED, with 1 task\n"
     assert _state(running, ERP).all_in("PAUSED")
 
     code, output = run_connectors(running.settings, "resume", ERP)
 
     assert code == 0
-    assert output == f"{ERP}: RUNNING, with 1 task(s)\n"
+    assert output == f"{ERP}: RUNNING, with 1 task\n"
     assert _state(running, ERP).running
 
 
@@ -164,7 +164,7 @@ def test_restart_restarts_only_the_failed_task(running: Running) -> None:
 
     assert code == 0, output
     assert f"{ERP}: nothing FAILED" in output
-    assert f"{IDENTITY}: restarted task 0; 1 task(s) RUNNING" in output
+    assert f"{IDENTITY}: restarted task 0; 1 task RUNNING" in output
     assert _state(running, IDENTITY).running
 
 

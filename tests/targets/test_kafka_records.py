@@ -96,8 +96,8 @@ def test_replay_command_delivers_dead_letters_once(
     second_out = capsys.readouterr().out
 
     assert (first, second) == (0, 0)
-    assert "2 dead letter(s), 2 delivered, 0 already delivered, 0 failed" in first_out
-    assert "2 dead letter(s), 0 delivered, 2 already delivered" in second_out
+    assert "2 dead letters, 2 delivered, 0 already delivered, 0 failed" in first_out
+    assert "2 dead letters, 0 delivered, 2 already delivered" in second_out
     assert sorted(e.key for e in saas.applied("/crm")) == ["e1", "e2", "e3"]
 
 

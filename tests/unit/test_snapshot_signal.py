@@ -334,13 +334,13 @@ def test_notifications_fold_into_each_connectors_last_snapshot() -> None:
     assert not running[0].done
     assert done[0].state == "COMPLETED" and done[0].done
     assert done[0].collections == "erp.customers"
-    assert done[0].detail == "1 table(s) read, 4096 rows"
+    assert done[0].detail == "1 table read, 4096 rows"
     assert done[0].at is not None and done[0].at.year == 2023
     assert failed[0].state == "ABORTED" and failed[0].done
     assert (
         failed[0].collections == "erp.a, erp.b, erp.c, erp.d, erp.e, erp.f and 1 more"
     )
-    assert failed[0].detail == "1 table(s) read, 0 rows; erp.a SQL_EXCEPTION"
+    assert failed[0].detail == "1 table read, 0 rows; erp.a SQL_EXCEPTION"
 
 
 def test_slots_over_the_threshold_are_named() -> None:
@@ -353,7 +353,7 @@ def test_slots_over_the_threshold_are_named() -> None:
     text = render_slots(lags, 1 << 20)
 
     assert [lag.slot for lag in over_threshold(lags, 1 << 20)] == ["stuck"]
-    assert text.splitlines()[-1] == "stuck keep(s) more than 1.0 MiB of WAL"
+    assert text.splitlines()[-1] == "stuck keeps more than 1.0 MiB of WAL"
     assert "warn  stuck" in text
     assert render_slots(lags[:1], 1 << 20).endswith("less than 1.0 MiB of WAL")
 

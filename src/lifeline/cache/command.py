@@ -28,9 +28,51 @@ def add_parser(subparsers: Any) -> None:
             "found, 1 when not, 2 on error."
         ),
     )
-    parser.add_argument("key", help="golden id, <system>:<id> or email")
+    parser.add_argument(
+        "key", type=lookup_key, help="golden id, <system>:<id> or email"
+    )
     parser.add_argument("--pretty", action="store_true", help="indent the JSON")
     parser.set_defaults(handler=run_lookup)
+
+
+def lookup_key(text: str) -> str:
+    """The key, trimmed; an argparse error when it or a part of it is empty.
+
+    It is read as :meth:`CacheReader.lookup` reads it: a source id when it
+    has ``:``, else an email when it has ``@``, else a golden id.
+    """
+    key = text.strip()
+    if not key:
+        msg = "empty key: give a golden id, <system>:<id> or an email"
+        raise argparse.ArgumentTypeError(msg)
+    if ":" in key:
+        _check_parts(key, ":", "source id", ("system", "id"), "erp:C-1042")
+    elif "@" in key:
+        _check_parts(key, "@", "email", ("name", "domain"), "anna@example.com")
+    return key
+
+
+def _check_parts(
+    key: str, sep: str, what: str, parts: tuple[str, str], example: str
+) -> None:
+    head, _, tail = key.partition(sep)
+    if not head.strip():
+        missing = f"{parts[0]} before"
+    elif not tail.strip():
+        missing = f"{parts[1]} after"
+    else:
+        return
+    msg = f"{what} {key!r} has no {missing} the '{sep}' (as in {example})"
+    raise argparse.ArgumentTypeError(msg)
+
+
+def _read_as(key: str) -> str:
+    """How the key was read, for the message of a miss."""
+    if ":" in key:
+        return f"for source id {key}"
+    if "@" in key:
+        return f"for email {key}"
+    return f"with golden id {key}"
 
 
 def run_lookup(args: argparse.Namespace, settings: Settings) -> int:
@@ -44,7 +86,9 @@ def run_lookup(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         client.close()
     if not records:
-        print("lifeline lookup: not found", file=sys.stderr)
+        print(
+            f"lifeline lookup: no golden record {_read_as(args.key)}", file=sys.stderr
+        )
         return EXIT_NOT_FOUND
     option = orjson.OPT_INDENT_2 if args.pretty else 0
     for record in records:

@@ -40,6 +40,7 @@ from lifeline.errors import ConnectorError, FatalError
 from lifeline.settings import Settings
 from lifeline.stack.broker import create_topics
 from lifeline.table import render_table
+from lifeline.wording import counted
 
 EXIT_OK, EXIT_INVALID = 0, 1
 # How long a restarted task may still show its old FAILED state.
@@ -128,8 +129,8 @@ def _apply(client: ConnectClient, args: argparse.Namespace, settings: Settings) 
     for applied in results:
         verb = "created" if applied.created else "updated"
         verb = verb if applied.changed else "unchanged"
-        tasks = len(applied.state.tasks)
-        print(f"{applied.name}: {verb}, connector and {tasks} task(s) RUNNING")
+        tasks = counted(len(applied.state.tasks), "task")
+        print(f"{applied.name}: {verb}, connector and {tasks} RUNNING")
     return EXIT_OK
 
 
@@ -174,7 +175,7 @@ def _validate(
 def _validation_text(name: str, result: Validation, secrets: list[str]) -> str:
     if result.valid:
         return f"{name}: valid for {result.plugin}"
-    lines = [f"{name}: {result.error_count} error(s) from {result.plugin}"]
+    lines = [f"{name}: {counted(result.error_count, 'error')} from {result.plugin}"]
     for field in result.fields:
         lines += [f"  {field.name}: {mask(error, secrets)}" for error in field.errors]
     return "\n".join(lines)
@@ -266,7 +267,8 @@ def _restart(
         if state.state == FAILED:
             what.insert(0, "connector")
         print(
-            f"{name}: restarted {', '.join(what)}; {len(running.tasks)} task(s) RUNNING"
+            f"{name}: restarted {', '.join(what)}; "
+            f"{counted(len(running.tasks), 'task')} RUNNING"
         )
     return EXIT_OK
 
@@ -275,7 +277,7 @@ def _pause(client: ConnectClient, args: argparse.Namespace, settings: Settings) 
     for name in _names(args):
         client.pause(name)
         state = client.wait_state(name, PAUSED, timeout=args.timeout)
-        print(f"{name}: PAUSED, with {len(state.tasks)} task(s)")
+        print(f"{name}: PAUSED, with {counted(len(state.tasks), 'task')}")
     return EXIT_OK
 
 
@@ -283,7 +285,7 @@ def _resume(client: ConnectClient, args: argparse.Namespace, settings: Settings)
     for name in _names(args):
         client.resume(name)
         state = client.wait_running(name, timeout=args.timeout)
-        print(f"{name}: RUNNING, with {len(state.tasks)} task(s)")
+        print(f"{name}: RUNNING, with {counted(len(state.tasks), 'task')}")
     return EXIT_OK
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from lifeline.errors import FatalError
 from lifeline.preflight.report import summarise
 from lifeline.settings import Settings
+from lifeline.wording import counted
 
 INCREMENTAL = "Incremental Snapshot"
 INITIAL = "Initial Snapshot"
@@ -84,7 +85,9 @@ class _Run:
         parts = [self.current] if self.current else []
         if self.scanned:
             rows = sum(count for count, _ in self.scanned.values())
-            parts.append(f"{len(self.scanned)} table(s) read, {rows} rows")
+            parts.append(
+                f"{counted(len(self.scanned), 'table')} read, {counted(rows, 'row')}"
+            )
             unusual = [
                 f"{table} {status}"
                 for table, (_, status) in self.scanned.items()

@@ -71,7 +71,8 @@ def render_slots(lags: list[SlotLag], threshold: int) -> str:
     headers = ["", "slot", "plugin", "database", "active", "kept", "unconfirmed"]
     over = [lag.slot for lag in over_threshold(lags, threshold)]
     verdict = (
-        f"{', '.join(over)} keep(s) more than {format_size(threshold)} of WAL"
+        f"{', '.join(over)} {'keeps' if len(over) == 1 else 'keep'} more than "
+        f"{format_size(threshold)} of WAL"
         if over
         else f"every slot keeps less than {format_size(threshold)} of WAL"
     )

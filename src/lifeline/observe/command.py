@@ -22,6 +22,7 @@ from lifeline.observe.status import FlowLine, StatusReport, collect
 from lifeline.settings import Settings
 from lifeline.stack.base import ComponentStatus
 from lifeline.table import render_table
+from lifeline.wording import counted
 
 EXIT_OK, EXIT_DOWN = 0, 1
 _OUTCOMES = ("delivered", "duplicate", "dead_lettered", "lost")
@@ -65,7 +66,9 @@ def render(report: StatusReport) -> str:
     for title, lines in (("problems", report.problems), ("warnings", report.warnings)):
         if lines:
             text.append(title + "\n" + "\n".join(f"- {line}" for line in lines))
-    verdict = "up" if report.ok else f"DOWN ({len(report.problems)} problems)"
+    verdict = (
+        "up" if report.ok else f"DOWN ({counted(len(report.problems), 'problem')})"
+    )
     text.append(f"status: {verdict}")
     return "\n\n".join(text)
 

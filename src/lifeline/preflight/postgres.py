@@ -33,6 +33,7 @@ from lifeline.preflight.report import (
 )
 from lifeline.preflight.scope import Scope, heartbeat_check
 from lifeline.preflight.units import format_size
+from lifeline.wording import counted
 
 DEFAULT_MAX_RETAINED_WAL = 1 << 30
 _RESTART_NOTE = "then restart PostgreSQL"
@@ -378,7 +379,7 @@ def _retained_wal(facts: PostgresFacts, limits: PostgresLimits) -> list[Check]:
     if checks:
         return checks
     most = max((slot.retained_bytes or 0 for slot in facts.slots), default=0)
-    reason = f"{len(facts.slots)} slots, keeping {format_size(most)} at most"
+    reason = f"{counted(len(facts.slots), 'slot')}, keeping {format_size(most)} at most"
     return [passed("retained WAL", reason)]
 
 

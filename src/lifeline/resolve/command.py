@@ -30,6 +30,7 @@ from typing import IO, Any
 
 import orjson
 
+from lifeline.argtypes import whole_number
 from lifeline.errors import RecordError
 from lifeline.resolve.config import DEFAULT_CONFIG, ResolutionConfig, load_config
 from lifeline.resolve.decisions import DELETED, ResolutionDecision
@@ -61,7 +62,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=None,
         help="resolution config YAML (default: built-in, as config/resolution.yaml)",
     )
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--batch-size",
+        type=whole_number(1),
+        default=1000,
+        help="records resolved together (default 1000)",
+    )
     parser.add_argument(
         "--explain", action="store_true", help="add rule, keys and score to each line"
     )
@@ -76,7 +82,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout,
         sys.stderr,
         config=config,
-        batch_size=max(1, args.batch_size),
+        batch_size=args.batch_size,
         explain=args.explain,
     )
 

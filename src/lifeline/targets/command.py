@@ -17,6 +17,7 @@ from lifeline.settings import Settings
 from lifeline.targets.config import load_targets
 from lifeline.targets.kafka_records import KafkaRecordReader, client_config
 from lifeline.targets.replay import ReplayReport, SqliteLedger, replay
+from lifeline.wording import counted
 
 DEFAULT_CONFIG = Path("config/targets.yaml")
 LEDGER = Path("targets") / "replay-ledger.sqlite3"
@@ -63,7 +64,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 def summary(report: ReplayReport) -> str:
     """The lines ``lifeline replay`` prints for ``report``."""
     lines = [
-        f"target {report.target}: {report.found} dead letter(s), "
+        f"target {report.target}: {counted(report.found, 'dead letter')}, "
         f"{report.delivered} delivered, {report.skipped} already delivered, "
         f"{len(report.failed)} failed"
     ]

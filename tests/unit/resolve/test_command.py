@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 
 from lifeline.errors import RecordError
 from lifeline.resolve import Resolver, SourceRecord
-from lifeline.resolve.command import parse_line, run
+from lifeline.resolve.command import add_parser, parse_line, run
 from lifeline.resolve.state import golden_id_for
 from lifeline.resolve.synthetic import generate
 
@@ -162,6 +163,19 @@ def test_an_invalid_config_is_fatal_and_names_the_key(tmp_path: Path) -> None:
     done = resolve_cli(b"", "--config", str(bad))
     assert done.returncode != 0
     assert b"link_threshold" in done.stderr
+
+
+@pytest.mark.parametrize("size", ["0", "-5", "ten"])
+def test_a_batch_size_below_one_is_a_usage_error(
+    size: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser(prog="lifeline")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["resolve", "--batch-size", size])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--batch-size: expected a whole number of at least 1, got '{size}'" in err
 
 
 def test_same_code_as_the_flow_on_a_synthetic_sample() -> None:
