@@ -202,12 +202,12 @@ def parse_record(line: bytes, base64_input: bool) -> KafkaRecord:
         topic,
         partition,
         offset,
-        _bytes(item.get("key"), b64),
-        _bytes(item.get("value"), b64),
+        _bytes("key", item.get("key"), b64),
+        _bytes("value", item.get("value"), b64),
     )
 
 
-def _bytes(value: Any, b64: bool) -> bytes | None:
+def _bytes(name: str, value: Any, b64: bool) -> bytes | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -216,10 +216,10 @@ def _bytes(value: Any, b64: bool) -> bytes | None:
         try:
             return base64.b64decode(value, validate=True)
         except binascii.Error as exc:
-            raise ValueError("key or value is not base64") from exc
+            raise ValueError(f"{name} is not base64") from exc
     if isinstance(value, dict | list) and not b64:
         return orjson.dumps(value)
-    raise ValueError("key and value must be text, base64 text or null")
+    raise ValueError(f"{name} must be text, base64 text or null")
 
 
 def _input_error(number: int, reason: str) -> dict[str, Any]:

@@ -49,6 +49,11 @@ def build(
     if op not in OPS:
         if op is None and payload.get("status") in _BOUNDARY:
             return _boundary(record, payload)
+        if op is None and "payload" in payload:
+            reason = "the value has a payload but no schema beside it"
+            raise RecordError("malformed_envelope", reason)
+        if op is None:
+            raise RecordError("missing_field", "the envelope has no op")
         raise RecordError("unknown_op", f"op {_shown(op)} is not one of c r u d t m")
     source = payload.get("source")
     if type(source) is not dict:

@@ -129,6 +129,7 @@ def test_errors_are_lines_too_and_the_run_goes_on() -> None:
         "c",
         "malformed_input",
     ]
+    assert outs[5]["error"]["reason"] == "value is not base64"
     error = outs[3]["error"]
     assert base64.b64decode(error["value"]) == b"{broken"
     assert (error["topic"], error["offset"], error["stage"]) == (

@@ -36,6 +36,14 @@ SECRET = "Ada-Lovelace-secret"
         (b"{not json", "malformed_json"),
         (b"[1,2]", "malformed_envelope"),
         (orjson.dumps(envelope("x", pg_source(1), {"n": SECRET})), "unknown_op"),
+        (
+            orjson.dumps({"source": pg_source(1), "after": {"n": SECRET}}),
+            "missing_field",
+        ),
+        (
+            orjson.dumps({"payload": envelope("c", pg_source(1), {"n": 1})}),
+            "malformed_envelope",
+        ),
         (orjson.dumps({"op": "c", "after": {"n": SECRET}}), "missing_field"),
         (orjson.dumps(envelope("c", pg_source(1), None)), "missing_field"),
         (
