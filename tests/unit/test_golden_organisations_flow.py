@@ -7,10 +7,19 @@ from typing import Any
 
 import pytest
 
+from lifeline.audit.entry import AuditEntry
+from lifeline.decode.source_info import position_from_source
 from lifeline.events.avro import EventCodec
 from lifeline.events.models import CustomerUpdated, LifecycleEvent, Organisation
 from lifeline.golden.step import GoldenOutput
-from tests.factories import customer, membership, organisation, tombstone, user
+from tests.factories import (
+    customer,
+    membership,
+    organisation,
+    pg_source,
+    tombstone,
+    user,
+)
 from tests.unit.test_golden_flow import final_upserts, run
 
 ACME = {"org_id": "o-1", "user_id": "u-1", "role": "admin", "name": "Acme AG"}
@@ -31,6 +40,17 @@ def organisations_of(outputs: list[GoldenOutput], ref: str) -> Any:
 
 def updates(outputs: list[GoldenOutput]) -> list[CustomerUpdated]:
     return [e for o in outputs for e in o.events if isinstance(e, CustomerUpdated)]
+
+
+def audit_of(outputs: list[GoldenOutput], event: CustomerUpdated) -> AuditEntry:
+    (entry,) = [a for o in outputs for a in o.audit if a.event_id == event.event_id]
+    return entry
+
+
+def source_row(table: str, row_id: str, lsn: int, op: str) -> tuple[str, ...]:
+    """``(system, table, row id, position)`` of an identity row's change."""
+    position = position_from_source("postgresql", pg_source(table, lsn), op)
+    return ("identity", table, row_id, position.encode())
 
 
 def test_a_membership_insert_adds_the_organisation_with_the_role() -> None:
@@ -112,6 +132,62 @@ def test_an_organisation_rename_reaches_every_member() -> None:
     assert len(renamed) == len(members)
     assert {e.changed_fields for e in renamed} == {("organisations",)}
     assert len({e.event_id for e in updates(outputs)}) == len(updates(outputs))
+
+
+def test_an_organisation_rename_names_the_organisations_row_as_its_cause() -> None:
+    outputs = run(
+        [
+            [user("u-1", "ann@example.com", 100), user("u-2", "bo@example.com", 101)],
+            [acme(110), membership("u-1", "o-1", 120), membership("u-2", "o-1", 121)],
+            [acme(200, name="Acme Holding AG", op="u")],
+        ]
+    )
+    renamed = updates(outputs)[-2:]
+    names = {o.name for e in renamed for o in e.profile.organisations or ()}
+    assert names == {"Acme Holding AG"}
+    row = source_row("organisations", "o-1", 200, "u")
+    for event in renamed:
+        lineage = [(s.system, s.table, s.row_id, s.position) for s in event.lineage]
+        assert lineage == [row]
+        sources = audit_of(outputs, event).sources
+        assert [(s.system, s.table, s.row_id, s.position) for s in sources] == [row]
+    assert len({e.event_id for e in renamed}) == len(renamed)
+
+
+def test_a_membership_change_names_the_memberships_row_as_its_cause() -> None:
+    key = {"user_id": "u-1", "org_id": "o-1"}
+    outputs = run(
+        [
+            [user("u-1", "ann@example.com", 100), acme(110)],
+            [membership("u-1", "o-1", 120, role="admin")],
+            [membership("u-1", "o-1", 130, op="d"), tombstone("memberships", key)],
+        ]
+    )
+    inserted, deleted = updates(outputs)
+    for event, lsn, op in ((inserted, 120, "c"), (deleted, 130, "d")):
+        row = source_row("memberships", "u-1|o-1", lsn, op)
+        lineage = [(s.system, s.table, s.row_id, s.position) for s in event.lineage]
+        assert lineage == [row]
+        sources = audit_of(outputs, event).sources
+        assert [(s.system, s.table, s.row_id, s.position) for s in sources] == [row]
+        assert sources[0].committed_at == event.lineage[0].committed_at
+
+
+def test_a_user_change_with_a_membership_in_one_batch_names_both_rows() -> None:
+    outputs = run(
+        [
+            [user("u-1", "ann@example.com", 100), acme(110)],
+            [
+                user("u-1", "ann@example.org", 140, op="u"),
+                membership("u-1", "o-1", 150, role="admin"),
+            ],
+        ]
+    )
+    (updated,) = updates(outputs)
+    assert {(s.table, s.row_id, s.position) for s in updated.lineage} == {
+        source_row("users", "u-1", 140, "u")[1:],
+        source_row("memberships", "u-1|o-1", 150, "c")[1:],
+    }
 
 
 def test_an_organisation_delete_withdraws_it_from_every_member() -> None:

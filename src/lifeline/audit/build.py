@@ -45,7 +45,8 @@ from lifeline.events.models import (
     from_millis,
 )
 from lifeline.golden.ownership import Conflict, OwnershipRules, Provenance
-from lifeline.join.clusters import Cause, GoldenInput, Member
+from lifeline.join.cause import Cause
+from lifeline.join.clusters import GoldenInput, Member
 from lifeline.resolve import ResolutionDecision
 from lifeline.resolve.decisions import DELETED, NO_MATCH, UNCHANGED
 

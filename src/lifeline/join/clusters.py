@@ -28,6 +28,7 @@ from typing import Any
 from lifeline.decode.change import Row
 from lifeline.decode.position import SourcePosition
 from lifeline.delta_dict import DeltaDict
+from lifeline.join.cause import Cause
 from lifeline.join.commerce import (
     CommerceState,
     Fact,
@@ -71,17 +72,6 @@ class Member:
     position: SourcePosition
     ts_ms: int
     organisations: tuple[Row, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Cause:
-    """A source change behind a golden record's update (for lineage and ids)."""
-
-    ref: str
-    system: str
-    table: str
-    position: SourcePosition
-    ts_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,9 +265,7 @@ def _track_customer_row(state: ClusterState, change: PartyChange) -> None:
 
 
 def _fact_cause(fact: Fact) -> Cause:
-    change = fact.change
-    ref = f"{change.system}:{change.row_id}"
-    return Cause(ref, change.system, change.table, change.position, change.ts_ms)
+    return Cause.of(fact.change)
 
 
 def _causes(
@@ -288,16 +276,13 @@ def _causes(
     """For each golden id, the batch's changes that changed it.
 
     A change causes a golden id's update when its record entered or left
-    that golden id, or when it triggered a merge or split involving it.
+    that golden id, or when it triggered a merge or split involving it. Its
+    causes are the rows it names (an organisation's or membership's change
+    behind an identity user's entries), else the party's own row. A row
+    behind several members' changes (an organisation's rename) is named once.
     """
     by_ref = {
-        change.change.ref: Cause(
-            change.change.ref,
-            change.change.system,
-            change.table,
-            change.position,
-            change.ts_ms,
-        )
+        change.change.ref: change.causes or (_party_cause(change),)
         for change in changes
     }
     refs_of = {gid: set(refs) for gid, refs in touched.items()}
@@ -305,9 +290,19 @@ def _causes(
         for gid in (event.survivor, *event.absorbed, *event.created):
             refs_of.setdefault(gid, set()).add(event.trigger)
     return {
-        gid: tuple(by_ref[ref] for ref in sorted(refs) if ref in by_ref)
+        gid: tuple(
+            dict.fromkeys(
+                cause for ref in sorted(refs) for cause in by_ref.get(ref, ())
+            )
+        )
         for gid, refs in refs_of.items()
     }
+
+
+def _party_cause(change: PartyChange) -> Cause:
+    """The party's own row at the change's position, for a change naming none."""
+    ref, system = change.change.ref, change.change.system
+    return Cause(ref, system, change.table, change.position, change.ts_ms)
 
 
 def _absorbed_by_survivor(

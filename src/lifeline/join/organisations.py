@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from lifeline.decode.change import Row
-from lifeline.decode.position import SourcePosition
 from lifeline.delta_dict import DeltaDict
+from lifeline.join.cause import Cause
 from lifeline.join.latest import RowChange
 from lifeline.join.parties import PartyPiece
 from lifeline.join.shards import group_by_key_group
@@ -73,14 +73,14 @@ class OrganisationPiece(NamedTuple):
     """What one row change says about one organisation (routed by its id).
 
     ``user_id`` is empty for the organisation's own row; ``row`` is None
-    when the row was deleted.
+    when the row was deleted. ``cause`` names the organisations or
+    memberships row that changed, at its position and commit time.
     """
 
     org_id: str
     user_id: str
     row: Row | None
-    position: SourcePosition
-    ts_ms: int
+    cause: Cause
 
 
 @dataclass(slots=True)
@@ -171,12 +171,12 @@ def _organisation_pieces(
         return None if row is None else _text(row.get(join.id_column))
 
     old, new = org_id(change.old), org_id(change.row)
+    cause = Cause.of(change)
     out = []
     if old is not None and old != new:
-        out.append(OrganisationPiece(old, "", None, change.position, change.ts_ms))
+        out.append(OrganisationPiece(old, "", None, cause))
     if new is not None:
-        piece = OrganisationPiece(new, "", change.row, change.position, change.ts_ms)
-        out.append(piece)
+        out.append(OrganisationPiece(new, "", change.row, cause))
     return out
 
 
@@ -193,12 +193,13 @@ def _membership_pieces(
         return None if org_id is None or user_id is None else (org_id, user_id)
 
     old, new = key(change.old), key(change.row)
+    cause = Cause.of(change)
     out = []
     if old is not None and old != new:
-        out.append(OrganisationPiece(*old, None, change.position, change.ts_ms))
+        out.append(OrganisationPiece(*old, None, cause))
     if new is not None and change.row is not None:
         role = {ROLE: change.row.get(join.role_column)}
-        out.append(OrganisationPiece(*new, role, change.position, change.ts_ms))
+        out.append(OrganisationPiece(*new, role, cause))
     return out
 
 
@@ -211,7 +212,7 @@ def organisation_step(
     """A Bytewax ``stateful_flat_map`` mapper: pieces in, members' entries out.
 
     Emits, per batch, the party pieces grouped by their party's key group
-    (one per membership the batch touched, at the newest position that
+    (one per membership the batch touched, caused by the newest change that
     touched it): ``org`` with the entry, or ``unorg`` to withdraw it.
     """
 
@@ -223,7 +224,7 @@ def organisation_step(
         for piece in pieces:
             for key in orgs.apply(piece):
                 last = touched.get(key)
-                if last is None or last.position < piece.position:
+                if last is None or last.cause.position < piece.cause.position:
                     touched[key] = piece
         out = [
             _party_piece(join, key, orgs.entry(join, key), last)
@@ -249,8 +250,9 @@ def _party_piece(
         row=entry,
         link="",
         link_key=org_id,
-        position=last.position,
-        ts_ms=last.ts_ms,
+        position=last.cause.position,
+        ts_ms=last.cause.ts_ms,
+        cause=last.cause,
     )
 
 

@@ -21,6 +21,7 @@ from lifeline.decode.change import Row
 from lifeline.decode.position import SourcePosition
 from lifeline.delta_dict import DeltaDict
 from lifeline.errors import RecordError
+from lifeline.join.cause import Cause
 from lifeline.join.latest import RowChange
 from lifeline.join.shards import group_by_key_group
 from lifeline.resolve import RecordChange, RecordDelete, SourceRecord
@@ -98,6 +99,9 @@ class PartyChange(NamedTuple):
     """A resolver change plus the party's row, for the golden record.
 
     ``organisations`` are the party's organisation entries, by org id.
+    ``causes`` name the source rows behind the change when an organisation
+    or membership change is among them; empty: the party's own row (or
+    link) at ``position`` is the only cause.
     """
 
     change: RecordChange
@@ -106,13 +110,16 @@ class PartyChange(NamedTuple):
     position: SourcePosition
     ts_ms: int
     organisations: tuple[Row, ...] = ()
+    causes: tuple[Cause, ...] = ()
 
 
 class PartyPiece(NamedTuple):
     """What one row change says about one party (routed by the party's ref).
 
     ``org`` and ``unorg`` set and withdraw an organisation entry (``row``),
-    keyed by its org id in ``link_key``.
+    keyed by its org id in ``link_key``; their ``cause`` is the organisation
+    or membership change behind them. None: the piece's own change is the
+    party's row.
     """
 
     ref: str
@@ -123,6 +130,7 @@ class PartyPiece(NamedTuple):
     link_key: str
     position: SourcePosition
     ts_ms: int
+    cause: Cause | None = None
 
 
 @dataclass(slots=True)
@@ -237,19 +245,46 @@ def party_step(
         parties = state if state is not None else PartyState()
         touched: dict[str, PartyPiece] = {}
         gone: set[str] = set()  # a later link or entry must not hide a delete
+        causes = _Causes()
         for piece in pieces:
             if _apply_piece(parties, piece):
                 touched[piece.ref] = piece
+                causes.add(piece)
                 if piece.kind == "gone":
                     gone.add(piece.ref)
         changes = []
         for ref, last in touched.items():
             change = _party_change(parties, ref, last, columns, ref in gone)
             if change is not None:
-                changes.append(change)
+                changes.append(change._replace(causes=causes.of(ref)))
         return parties, [changes] if changes else []
 
     return step
+
+
+class _Causes:
+    """The causes of each party's change in one batch (see PartyChange)."""
+
+    def __init__(self) -> None:
+        self._own: dict[str, PartyPiece] = {}  # the last piece without a cause
+        self._joined: dict[str, dict[Cause, None]] = {}  # ordered sets
+
+    def add(self, piece: PartyPiece) -> None:
+        if piece.cause is None:
+            self._own[piece.ref] = piece
+        else:
+            self._joined.setdefault(piece.ref, {})[piece.cause] = None
+
+    def of(self, ref: str) -> tuple[Cause, ...]:
+        joined = self._joined.get(ref)
+        if not joined:
+            return ()
+        own = self._own.get(ref)
+        if own is None:
+            return tuple(joined)
+        system = ref.partition(":")[0]
+        mine = Cause(ref, system, own.table, own.position, own.ts_ms)
+        return (mine, *joined)
 
 
 def _apply_piece(parties: PartyState, piece: PartyPiece) -> bool:

@@ -22,7 +22,8 @@ from lifeline.decode.position import BinlogPosition, PostgresPosition
 from lifeline.events.models import CustomerCreated, CustomerUpdated
 from lifeline.golden.ownership import LOWER_PRIORITY, load_ownership
 from lifeline.golden.step import GoldenOutput, GoldenState, golden_step
-from lifeline.join.clusters import Cause, GoldenInput, Member, version_string
+from lifeline.join.cause import Cause
+from lifeline.join.clusters import GoldenInput, Member, version_string
 from lifeline.resolve import ClusterEvent, ResolutionDecision
 
 SHIPPED = Path(__file__).parents[3] / "config" / "ownership.yaml"
