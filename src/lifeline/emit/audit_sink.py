@@ -11,7 +11,7 @@ with the same ids again, and readers drop them (see
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from confluent_kafka import Producer
 
@@ -24,6 +24,7 @@ from lifeline.emit.epoch_sink import (
     OutRecord,
 )
 from lifeline.golden.step import GoldenOutput
+from lifeline.observe.logs import kafka_logging
 
 KIND_HEADER = "lifeline.audit_kind"
 ID_HEADER = "lifeline.audit_id"
@@ -47,15 +48,12 @@ class AuditSink(EpochFlushedSink[GoldenOutput]):
 
     def open(self) -> Outbox:
         """Open the producer of this process."""
-        producer = Producer({**PRODUCER_DEFAULTS, **self._config})
+        producer = Producer(kafka_logging({**PRODUCER_DEFAULTS, **self._config}))
         return Outbox(producer, self._topic, "audit entries", self._flush_timeout)
 
-    def records(self, items: list[GoldenOutput]) -> Iterator[OutRecord]:
+    def encode(self, item: GoldenOutput) -> tuple[OutRecord, ...]:
         """One record per audit entry, in order."""
-        for item in items:
-            for entry in item.audit:
-                yield (
-                    entry.golden_id.encode(),
-                    encode_entry(entry),
-                    audit_headers(entry),
-                )
+        return tuple(
+            (entry.golden_id.encode(), encode_entry(entry), audit_headers(entry))
+            for entry in item.audit
+        )

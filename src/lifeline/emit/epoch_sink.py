@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Final, Generic, TypeVar
 
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
@@ -109,12 +110,24 @@ class Outbox:
                 self._failed.append(error)
 
 
-class EpochFlushedSink(FixedPartitionedSink[X, None], Generic[X]):
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """An item's records, encoded where the item was made.
+
+    The golden flow encodes before the exchange to the partition's worker, so
+    with several workers only bytes cross between processes, not the models.
+    """
+
+    records: tuple[OutRecord, ...]
+
+
+class EpochFlushedSink(FixedPartitionedSink[X | Encoded, None], Generic[X]):
     """A Kafka sink of keyed items whose partitions settle at each epoch's end.
 
-    Subclasses open the process's :class:`Outbox` and turn items into
-    records. Partitions keep no resume state: what an epoch wrote is
-    acknowledged before the epoch commits, and a replay writes it again.
+    Subclasses open the process's :class:`Outbox` and encode items into
+    records; an item may come encoded already (:meth:`keyed`). Partitions
+    keep no resume state: what an epoch wrote is acknowledged before the
+    epoch commits, and a replay writes it again.
     """
 
     def __init__(self) -> None:
@@ -126,8 +139,20 @@ class EpochFlushedSink(FixedPartitionedSink[X, None], Generic[X]):
         """Open the sink's producer of this process."""
 
     @abstractmethod
-    def records(self, items: list[X]) -> Iterator[OutRecord]:
-        """The records of a batch of items."""
+    def encode(self, item: X) -> tuple[OutRecord, ...]:
+        """The records of one item (on any worker of any process)."""
+
+    def keyed(self, pair: tuple[str, X]) -> tuple[str, Encoded]:
+        """``(key, item)`` with the item encoded: a step to put before the sink."""
+        return pair[0], Encoded(self.encode(pair[1]))
+
+    def records(self, items: list[X | Encoded]) -> Iterator[OutRecord]:
+        """The records of a batch of items, in order."""
+        for item in items:
+            if isinstance(item, Encoded):
+                yield from item.records
+            else:
+                yield from self.encode(item)
 
     def list_parts(self) -> list[str]:
         """Every partition, on every worker (Bytewax assigns each one owner)."""
@@ -135,7 +160,7 @@ class EpochFlushedSink(FixedPartitionedSink[X, None], Generic[X]):
 
     def build_part(
         self, step_id: str, for_part: str, resume_state: None
-    ) -> EpochPartition[X]:
+    ) -> EpochPartition[X | Encoded]:
         """A partition writing through the process's shared outbox."""
         with self._opening:
             if self._outbox is None:

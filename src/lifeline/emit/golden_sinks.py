@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Mapping
 from datetime import datetime
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
@@ -23,6 +24,7 @@ from lifeline.events.registry import EventSchemas
 from lifeline.events.schema_registry import TopicSchemaIds
 from lifeline.golden.step import GoldenOutput
 from lifeline.observe import tally
+from lifeline.observe.logs import kafka_logging
 from lifeline.settings import SchemaRegistrySettings, Settings
 
 logger = logging.getLogger(__name__)
@@ -104,31 +106,37 @@ class LifecycleEventSink(EpochFlushedSink[GoldenOutput]):
         self._registry = registry
         self._codec: EventCodec | None = None
         self._ids: TopicSchemaIds | None = None
+        self._coding = threading.Lock()
 
     def open(self) -> Outbox:
-        """Open the producer (and registry client) of this process."""
-        producer = Producer({**PRODUCER_DEFAULTS, **self._config})
-        schemas = EventSchemas.load()
-        if self._registry is not None:
-            self._ids = TopicSchemaIds.from_settings(
-                self._registry, self._topic, schemas
-            )
-        self._codec = EventCodec(schemas)
+        """Open the producer of this process."""
+        producer = Producer(kafka_logging({**PRODUCER_DEFAULTS, **self._config}))
         return Outbox(producer, self._topic, "lifecycle events", self._flush_timeout)
 
-    def records(self, items: list[GoldenOutput]) -> Iterator[OutRecord]:
+    def encode(self, item: GoldenOutput) -> tuple[OutRecord, ...]:
         """One record per event, in order."""
-        for item in items:
-            for event in item.events:
-                headers: Headers = {
-                    "lifeline.event_type": type(event).__name__,
-                    "lifeline.event_id": str(event.event_id),
-                }
-                yield event.golden_id.encode(), self._encode(event), headers
+        codec, ids = self._coder()
+        records = []
+        for event in item.events:
+            headers: Headers = {
+                "lifeline.event_type": type(event).__name__,
+                "lifeline.event_id": str(event.event_id),
+            }
+            if ids is None:
+                value = codec.encode(event)
+            else:  # a Confluent frame with the id the registry gave the schema
+                value = codec.encode(event, ids.schema_id(event.EVENT_TYPE))
+            records.append((event.golden_id.encode(), value, headers))
+        return tuple(records)
 
-    def _encode(self, event: LifecycleEvent) -> bytes:
-        """Single-object bytes, or a Confluent frame with the registry's id."""
-        assert self._codec is not None  # opened before any partition writes
-        if self._ids is None:
-            return self._codec.encode(event)
-        return self._codec.encode(event, self._ids.schema_id(event.EVENT_TYPE))
+    def _coder(self) -> tuple[EventCodec, TopicSchemaIds | None]:
+        """The codec (and registry ids) of this process, made on first use."""
+        with self._coding:
+            if self._codec is None:
+                schemas = EventSchemas.load()
+                if self._registry is not None:
+                    self._ids = TopicSchemaIds.from_settings(
+                        self._registry, self._topic, schemas
+                    )
+                self._codec = EventCodec(schemas)
+            return self._codec, self._ids

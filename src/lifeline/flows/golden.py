@@ -126,17 +126,19 @@ def build_golden_flow(
     )
     op.output("golden_cache_out", outputs, golden_sink or GoldenCacheSink(settings))
     # The Kafka sinks are partitioned by the golden step's key groups and wait
-    # for the broker once per epoch (lifeline.emit.epoch_sink).
+    # for the broker once per epoch (lifeline.emit.epoch_sink); records are
+    # encoded before the exchange to the partition's worker.
     if event_sink is None:
         events = LifecycleEventSink(
             kafka_config(settings), settings.topics.lifecycle, settings.schema_registry
         )
-        op.output("lifecycle_out", golden, events)
+        encoded = op.map("lifecycle_encode", golden, events.keyed)
+        op.output("lifecycle_out", encoded, events)
     else:
         op.output("lifecycle_out", outputs, event_sink)
     if audit_sink is None:
         audit = AuditSink(kafka_config(settings), settings.topics.audit)
-        op.output("audit_out", golden, audit)
+        op.output("audit_out", op.map("audit_encode", golden, audit.keyed), audit)
     else:
         op.output("audit_out", outputs, audit_sink)
     return flow
