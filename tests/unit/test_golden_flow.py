@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 from bytewax.testing import TestingSink, TestingSource, run_main
 
+from lifeline.audit.entry import AuditEntry, SourceChange
 from lifeline.cache.updates import Delete, Merge, Upsert
 from lifeline.decode.records import KafkaRecord
-from lifeline.events.models import CustomerCreated, CustomerUpdated
+from lifeline.decode.source_info import position_from_source
+from lifeline.events.models import (
+    CustomerCreated,
+    CustomerMerged,
+    CustomerSplit,
+    CustomerUpdated,
+    LifecycleEvent,
+    Lineage,
+)
 from lifeline.flows.golden import build_golden_flow
 from lifeline.golden.step import GoldenOutput
 from lifeline.settings import Settings
@@ -123,16 +133,17 @@ def test_every_event_of_a_run_has_its_own_id() -> None:
         assert event.lineage, f"{type(event).__name__} has no lineage"
 
 
-def external_id(user_id: str, customer_no: str, lsn: int) -> KafkaRecord:
+def external_id(user_id: str, customer_no: str, lsn: int, op: str = "c") -> KafkaRecord:
+    """A link row's change; a delete's before image is the key only."""
     row = {"system": "erp", "external_id": customer_no, "user_id": user_id}
+    key = {"system": "erp", "external_id": customer_no}
     payload = {
-        "before": None,
-        "after": row,
-        "op": "c",
+        "before": key if op == "d" else None,
+        "after": None if op == "d" else row,
+        "op": op,
         "ts_ms": 1764800000200,
         "source": pg_source("external_ids", lsn),
     }
-    key = {"system": "erp", "external_id": customer_no}
     return factories.record("identity.public.external_ids", key, payload)
 
 
@@ -161,6 +172,77 @@ def test_a_merge_is_written_before_the_survivor_upsert_of_its_batch() -> None:
         assert upsert.version > merge.version
         assert set(upsert.source_ids) == {"erp:C-5", "identity:u-5"}
         assert not [d for d in deletes if d.golden_id in merge.absorbed]
+
+
+LINKED = [
+    [customer(5, "kim@example.com", 100, name="Kim Park")],
+    [user("u-5", "other@example.org", 5000)],  # no shared key: two records
+    [external_id("u-5", "C-5", 5001)],  # the user claims the customer
+]
+
+
+def identity_row(table: str, row_id: str, lsn: int, op: str) -> tuple[str, ...]:
+    """``(system, table, row id, position)`` of an identity row's change."""
+    position = position_from_source("postgresql", pg_source(table, lsn), op)
+    return ("identity", table, row_id, position.encode())
+
+
+def sources_of(lines: Iterable[Lineage | SourceChange]) -> list[tuple[str, ...]]:
+    return [(s.system, s.table, s.row_id, s.position) for s in lines]
+
+
+def added_by_last_batch(
+    batches: list[list[KafkaRecord]],
+) -> tuple[list[LifecycleEvent], list[AuditEntry]]:
+    """The events and audit entries the last batch adds to those before it."""
+    before = {e.event_id for o in run(batches[:-1]) for e in o.events}
+    outputs = run(batches)
+    events = [e for o in outputs for e in o.events if e.event_id not in before]
+    ids = {e.event_id for e in events}
+    return events, [a for o in outputs for a in o.audit if a.event_id in ids]
+
+
+def test_a_link_insert_names_the_external_ids_row_behind_the_merge() -> None:
+    events, entries = added_by_last_batch(LINKED)
+    assert {CustomerMerged, CustomerUpdated} <= {type(e) for e in events}
+    row = identity_row("external_ids", "erp|C-5", 5001, "c")
+    for event in events:
+        assert sources_of(event.lineage) == [row], type(event).__name__
+    assert {a.kind for a in entries} >= {"merged", "updated"}
+    for entry in entries:
+        assert sources_of(entry.sources) == [row], entry.kind
+
+
+def test_a_link_delete_names_the_external_ids_row_behind_the_split() -> None:
+    events, entries = added_by_last_batch(
+        [*LINKED, [external_id("u-5", "C-5", 5002, op="d")]]
+    )
+    assert CustomerSplit in {type(e) for e in events}
+    row = identity_row("external_ids", "erp|C-5", 5002, "d")
+    for event in events:
+        assert sources_of(event.lineage) == [row], type(event).__name__
+    assert "split" in {a.kind for a in entries}
+    for entry in entries:
+        assert sources_of(entry.sources) == [row], entry.kind
+
+
+def test_a_user_change_with_its_link_in_one_batch_names_both_rows() -> None:
+    events, _ = added_by_last_batch(
+        [
+            *LINKED[:2],
+            [
+                user("u-5", "other@example.net", 5003, op="u"),
+                external_id("u-5", "C-5", 5004),
+            ],
+        ]
+    )
+    assert events
+    rows = {
+        identity_row("users", "u-5", 5003, "u"),
+        identity_row("external_ids", "erp|C-5", 5004, "c"),
+    }
+    for event in events:
+        assert set(sources_of(event.lineage)) == rows, type(event).__name__
 
 
 def erp_row(table: str, row: dict[str, object], pos: int) -> KafkaRecord:

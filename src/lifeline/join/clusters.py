@@ -277,9 +277,10 @@ def _causes(
 
     A change causes a golden id's update when its record entered or left
     that golden id, or when it triggered a merge or split involving it. Its
-    causes are the rows it names (an organisation's or membership's change
-    behind an identity user's entries), else the party's own row. A row
-    behind several members' changes (an organisation's rename) is named once.
+    causes are the rows it names (a link's change behind an identity user's
+    links, an organisation's or membership's behind its entries), else the
+    party's own row. A row behind several members' changes (an
+    organisation's rename) is named once.
     """
     by_ref = {
         change.change.ref: change.causes or (_party_cause(change),)

@@ -99,9 +99,9 @@ class PartyChange(NamedTuple):
     """A resolver change plus the party's row, for the golden record.
 
     ``organisations`` are the party's organisation entries, by org id.
-    ``causes`` name the source rows behind the change when an organisation
-    or membership change is among them; empty: the party's own row (or
-    link) at ``position`` is the only cause.
+    ``causes`` name the source rows behind the change when a link,
+    organisation or membership change is among them; empty: the party's
+    own row at ``position`` is the only cause.
     """
 
     change: RecordChange
@@ -117,9 +117,10 @@ class PartyPiece(NamedTuple):
     """What one row change says about one party (routed by the party's ref).
 
     ``org`` and ``unorg`` set and withdraw an organisation entry (``row``),
-    keyed by its org id in ``link_key``; their ``cause`` is the organisation
-    or membership change behind them. None: the piece's own change is the
-    party's row.
+    keyed by its org id in ``link_key``. ``cause`` names the row that
+    changed when it is not the party's own: the link row behind ``link``
+    and ``unlink``, the organisation or membership row behind ``org`` and
+    ``unorg``. None: the piece's own change is the party's row.
     """
 
     ref: str
@@ -201,6 +202,7 @@ def _link_pieces(change: RowChange, table: LinkTable) -> list[PartyPiece]:
 
     link_key = f"{change.table}:{change.row_id}"
     old, new = claim(change.old), claim(change.row)
+    cause = Cause.of(change)
     out = []
     if old is not None and old != new:
         out.append(
@@ -213,6 +215,7 @@ def _link_pieces(change: RowChange, table: LinkTable) -> list[PartyPiece]:
                 link_key,
                 change.position,
                 change.ts_ms,
+                cause,
             )
         )
     if new is not None:
@@ -226,6 +229,7 @@ def _link_pieces(change: RowChange, table: LinkTable) -> list[PartyPiece]:
                 link_key,
                 change.position,
                 change.ts_ms,
+                cause,
             )
         )
     return out
