@@ -77,18 +77,18 @@ def test_percentiles_mark_lower_bounds_of_unseen_changes() -> None:
     assert figures["lower_bound"] == ["max_ms", "mean_ms"]
 
 
-def _change(committed: int, captured: int | None, visible: int | None) -> Change:
-    change = Change("mariadb", 0, 1, committed, watched=True, golden=False)
-    change.captured_ms, change.visible_ms = captured, visible
+def _captured(committed: int, captured: int | None, visible: int | None) -> Change:
+    change = _change(committed, visible)
+    change.captured_ms = captured
     return change
 
 
 def test_latency_splits_at_the_cdc_topic() -> None:
     changes = [
-        _change(1000, 1040, 1100),  # capture 40, flow 60
-        _change(1000, 3000, 3010),  # capture 2000, flow 10
-        _change(1000, 1010, None),  # not visible when the watcher stopped at 5000
-        _change(1000, None, 1200),  # its record was not read back: not counted
+        _captured(1000, 1040, 1100),  # capture 40, flow 60
+        _captured(1000, 3000, 3010),  # capture 2000, flow 10
+        _captured(1000, 1010, None),  # not visible when the watcher stopped at 5000
+        _captured(1000, None, 1200),  # its record was not read back: not counted
     ]
     capture, flow = capture_split(changes, ended_ms=5000)
     assert capture["seen"] == 3
