@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar, overload
 
 from confluent_kafka import KafkaException
 from pydantic import ValidationError
@@ -19,6 +20,34 @@ from lifeline.observe.redact import redact_secrets
 from lifeline.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+_N = TypeVar("_N")
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: an argument it does not know is its usage error.
+
+    argparse hands a subcommand's unknown arguments back to the top-level
+    parser, whose error would show the top-level usage, not the subcommand's.
+    """
+
+    @overload
+    def parse_known_args(
+        self, args: Sequence[str] | None = None, namespace: None = None
+    ) -> tuple[argparse.Namespace, list[str]]: ...
+    @overload
+    def parse_known_args(
+        self, args: Sequence[str] | None, namespace: _N
+    ) -> tuple[_N, list[str]]: ...
+    @overload
+    def parse_known_args(self, *, namespace: _N) -> tuple[_N, list[str]]: ...
+    def parse_known_args(
+        self, args: Sequence[str] | None = None, namespace: object = None
+    ) -> tuple[object, list[str]]:
+        """Parse as argparse does; exit with this parser's usage on leftovers."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
 
 
 def _stack(args: argparse.Namespace, settings: Settings) -> int:
@@ -44,12 +73,8 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
     schema.apply_schemas(settings)
     data = seed.generate(args.customers, seed=args.seed)
-    seed.load(settings, data)
-    print(
-        f"generated {len(data.parties)} fake customers (seed {args.seed}): "
-        f"{len(data.customers)} ERP customers, {len(data.users)} identity users; "
-        "rows whose key already existed were left as they were"
-    )
+    loaded = seed.load(settings, data)
+    print(seed.load_report(len(data.parties), args.seed, loaded))
     return 0
 
 
@@ -93,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Change-data-capture processing of customer lifecycle data.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
-    sub = parser.add_subparsers(dest="command", required=True)
+    # Nested subcommands (preflight postgres) inherit the parser class.
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_CommandParser
+    )
 
     stack = sub.add_parser("stack", help="the local stack on 127.0.0.1")
     stack.add_argument("action", choices=["up", "down", "status"])

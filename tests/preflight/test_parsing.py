@@ -7,6 +7,7 @@ import io
 import pytest
 
 from lifeline.errors import FatalError
+from lifeline.preflight.command import recheck
 from lifeline.preflight.dsn import mask, parse_mysql_dsn, postgres_display
 from lifeline.preflight.fixer import apply_fixes
 from lifeline.preflight.mysql_facts import parse_grant
@@ -138,3 +139,24 @@ def test_only_online_fixes_run_and_each_is_shown_first() -> None:
     rendered = render_report(report)
     assert "        fix: GRANT a; GRANT b;" in rendered
     assert rendered.endswith("2 fail, 1 warn, 1 pass: exit 2")
+
+
+def test_checks_run_again_only_when_a_fix_was_applied(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = Report("t", "s", (warned("b", "hm", Fix(("GRANT b;",))),))
+    after = Report("t", "s", (passed("b", "ok"),))
+    checked: list[Report] = []
+
+    def check() -> Report:
+        checked.append(after)
+        return after
+
+    assert recheck(before, 0, check) == 1
+    assert checked == []
+    assert (
+        capsys.readouterr().out == "no fix applied: the report above stands (exit 1)\n"
+    )
+    assert recheck(before, 1, check) == 0
+    assert checked == [after]
+    assert capsys.readouterr().out == render_report(after) + "\n"

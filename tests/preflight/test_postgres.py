@@ -129,6 +129,9 @@ def test_fix_asks_before_each_statement(
     assert code == 1, output
     assert len(questions) == 5  # three identities, the WAL cap and its reload
     assert output.count("    skipped") == 5
+    # Nothing applied, nothing to re-check: the report is printed once.
+    assert output.count("preflight of ") == 1, output
+    assert "no fix applied: the report above stands (exit 1)" in output
     identity = pg.pg("SELECT relreplident FROM pg_class WHERE relname = 'memberships'")
     assert identity == [("d",)]
 

@@ -285,3 +285,25 @@ def test_subscriptions_follow_their_customers() -> None:
         seed.generate(50, seed=3).subscriptions
         == seed.generate(50, seed=3).subscriptions
     )
+
+
+def test_load_report_tells_inserted_rows_from_those_already_there() -> None:
+    offered = {"erp.customers": 3, "identity.users": 5, "erp.orders": 4}
+    rerun = seed.Loaded(
+        offered=offered,
+        inserted={"erp.customers": 1, "identity.users": 0, "erp.orders": 2},
+    )
+    assert seed.load_report(5, 9, rerun) == (
+        "generated 5 fake customers (seed 9): inserted 1 ERP customer, "
+        "0 identity users; 2 ERP customers and 5 identity users were already "
+        "there, left as they were"
+    )
+    assert rerun.already_there("erp.orders") == 2
+
+
+def test_load_report_of_a_fresh_database_mentions_nothing_already_there() -> None:
+    offered = {"erp.customers": 1, "identity.users": 2}
+    fresh = seed.Loaded(offered=offered, inserted=offered)
+    assert seed.load_report(2, 7, fresh) == (
+        "generated 2 fake customers (seed 7): inserted 1 ERP customer, 2 identity users"
+    )

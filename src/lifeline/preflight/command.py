@@ -4,16 +4,17 @@ Prints one row per check (pass / warn / fail, the finding and its fix) and
 exits 0 when all pass, 1 with warnings, 2 with any failure. Without ``--fix``
 nothing in the database changes. With ``--fix`` each online fix statement is
 shown, confirmed (unless ``--yes``) and run as ``--admin-dsn`` (default: the
-checked DSN, or the settings' admin account when no DSN was given); then the
-checks run again and their result is the exit code. Passwords never appear
-in the output.
+checked DSN, or the settings' admin account when no DSN was given). When
+at least one was applied the checks run again, are printed again and give
+the exit code; otherwise the first report's exit code stands. Passwords
+never appear in the output.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -138,10 +139,8 @@ def run_postgres(args: argparse.Namespace, settings: Settings) -> int:
         return report.exit_code
     admin = args.admin_dsn or (dsn if args.dsn else settings.postgres.dsn())
     with _postgres_executor(admin) as execute:
-        _fix(args, report, execute, postgres_display(admin))
-    again = preflight_postgres(dsn, scope, limits)
-    print(render_report(again))
-    return again.exit_code
+        applied = _fix(args, report, execute, postgres_display(admin))
+    return recheck(report, applied, lambda: preflight_postgres(dsn, scope, limits))
 
 
 def run_mysql(args: argparse.Namespace, settings: Settings) -> int:
@@ -157,17 +156,31 @@ def run_mysql(args: argparse.Namespace, settings: Settings) -> int:
         return report.exit_code
     admin = _mysql_admin(args, dsn, settings.mariadb)
     with _mysql_executor(admin) as execute:
-        _fix(args, report, execute, admin.display)
-    again = preflight_mysql(dsn, scope, limits)
-    print(render_report(again))
-    return again.exit_code
+        applied = _fix(args, report, execute, admin.display)
+    return recheck(report, applied, lambda: preflight_mysql(dsn, scope, limits))
 
 
-def _fix(args: argparse.Namespace, report: Report, execute: Execute, who: str) -> None:
+def _fix(args: argparse.Namespace, report: Report, execute: Execute, who: str) -> int:
+    """Offer the online fixes; how many were applied."""
     confirm = (lambda _statement: True) if args.yes else ask
     print()
-    apply_fixes(report, execute, confirm, sys.stdout, who)
+    applied = apply_fixes(report, execute, confirm, sys.stdout, who)
     print()
+    return applied
+
+
+def recheck(report: Report, applied: int, check: Callable[[], Report]) -> int:
+    """The exit code after ``--fix``: ``check`` again only if a fix was applied.
+
+    With nothing applied the database is as ``report`` found it, so that
+    report (already printed) stands; otherwise the new report is printed.
+    """
+    if not applied:
+        print(f"no fix applied: the report above stands (exit {report.exit_code})")
+        return report.exit_code
+    again = check()
+    print(render_report(again))
+    return again.exit_code
 
 
 def _mysql_admin(

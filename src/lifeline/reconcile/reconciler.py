@@ -123,6 +123,7 @@ class Reconciler:
             recheck=recheck,
             grace=options.grace,
             seconds=self._clock() - began,
+            id_prefix=options.id_prefix,
         )
 
     def _check_rows(

@@ -18,7 +18,8 @@ class Report:
     unchecked because they changed inside the grace period; ``settled`` the
     drifted entries a re-check found in step again (lag, not drift);
     ``recheck`` says whether a re-check ran (``off``, ``not needed``,
-    ``done`` or why it was skipped).
+    ``done`` or why it was skipped); ``id_prefix`` is the ``--id-prefix``
+    the run was limited to ("" for all).
     """
 
     tally: Tally
@@ -30,11 +31,25 @@ class Report:
     recheck: str
     grace: float
     seconds: float
+    id_prefix: str = ""
 
     @property
     def drift(self) -> bool:
         """True when anything is missing, stale or extra."""
         return self.tally.total > 0
+
+    @property
+    def nothing_matched(self) -> bool:
+        """True when ``id_prefix`` matched no source row and no index entry.
+
+        Such a run compared nothing: it is clean only because it was empty.
+        """
+        return (
+            bool(self.id_prefix)
+            and not self.drift
+            and sum(self.rows.values()) == 0
+            and self.index_entries == 0
+        )
 
     @property
     def rows_per_second(self) -> float:
@@ -82,6 +97,8 @@ def report_json(report: Report) -> dict[str, Any]:
             for category in CATEGORIES
         },
         "read": {
+            "id_prefix": report.id_prefix,
+            "nothing_matched": report.nothing_matched,
             "rows": dict(sorted(report.rows.items())),
             "index_entries": report.index_entries,
             "golden_records": report.golden_records,
@@ -109,11 +126,10 @@ def report_text(report: Report) -> str:
         ]
         for category in CATEGORIES
     ]
+    read = ", ".join(f"{name} {n:,} rows" for name, n in sorted(report.rows.items()))
     lines = [
-        "reconcile: " + ("DRIFT found" if report.drift else "clean"),
-        "read: "
-        + ", ".join(f"{name} {n:,} rows" for name, n in sorted(report.rows.items()))
-        + f"; {report.index_entries:,} index entries;"
+        "reconcile: " + _verdict(report),
+        f"read: {read or '0 rows'}; {report.index_entries:,} index entries;"
         f" {report.golden_records:,} golden records",
         f"lag: {report.recent:,} rows changed in the last {report.grace:g}s not"
         f" checked; {report.settled:,} settled on re-check ({report.recheck})",
@@ -132,6 +148,17 @@ def report_text(report: Report) -> str:
         f"took {report.seconds:.1f}s ({report.rows_per_second:,.0f} source rows/s)"
     )
     return "\n".join(lines)
+
+
+def _verdict(report: Report) -> str:
+    if report.drift:
+        return "DRIFT found"
+    if report.nothing_matched:
+        return (
+            f"clean, but nothing compared: no source ids start with "
+            f"{report.id_prefix!r} (no source rows, no index entries)"
+        )
+    return "clean"
 
 
 def _count(tally: Tally, where: str, category: str) -> int:

@@ -49,7 +49,7 @@ MALFORMED_JSON = "malformed_json"
 EXIT_BAD_LINES = 1
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Register the ``resolve`` subcommand."""
     parser = subparsers.add_parser(
         "resolve",

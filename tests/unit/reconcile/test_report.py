@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 
 from lifeline.reconcile.findings import (
@@ -109,3 +111,23 @@ def test_text_report_lists_masked_examples() -> None:
     assert "login_email: cache 'o***@e***.com' source 'j***@e***.org'" in text
     assert "erp:C-9 -> g-9 (source_row_gone)" in text
     assert "jane.roe" not in text
+
+
+def test_a_prefix_that_matches_nothing_is_said_plainly() -> None:
+    empty = replace(
+        report_of(Tally()), rows={}, index_entries=0, id_prefix="ZZZ", recheck="off"
+    )
+    text = report_text(empty)
+    assert text.startswith(
+        "reconcile: clean, but nothing compared: no source ids start with 'ZZZ'"
+    )
+    assert "read: 0 rows; 0 index entries; 12 golden records" in text
+    assert report_json(empty)["read"]["nothing_matched"] is True
+    assert not empty.drift
+
+
+def test_a_prefix_that_matches_rows_is_plain_clean() -> None:
+    report = replace(report_of(Tally()), id_prefix="C-10")
+    assert not report.nothing_matched
+    assert report_text(report).startswith("reconcile: clean\n")
+    assert report_json(report)["read"]["id_prefix"] == "C-10"
