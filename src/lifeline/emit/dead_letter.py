@@ -18,8 +18,9 @@ from confluent_kafka import Producer
 
 from lifeline.decode.change import DeadLetter
 from lifeline.emit.encoding import dumps
-from lifeline.errors import RetryableError
+from lifeline.emit.epoch_sink import Headers, Outbox, OutRecord
 from lifeline.observe import tally
+from lifeline.observe.logs import kafka_logging
 from lifeline.observe.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -58,14 +59,15 @@ class DeadLetterSink(DynamicSink[DeadLetter]):
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
         """Open this worker's producer."""
-        producer = Producer({"enable.idempotence": "true", **self._config})
-        return _Partition(producer, self._topic, self._flow)
+        producer = Producer(
+            kafka_logging({"enable.idempotence": "true", **self._config})
+        )
+        return _Partition(Outbox(producer, self._topic, "dead letters", 30), self._flow)
 
 
 class _Partition(StatelessSinkPartition[DeadLetter]):
-    def __init__(self, producer: Producer, topic: str, flow: str) -> None:
-        self._producer = producer
-        self._topic = topic
+    def __init__(self, outbox: Outbox, flow: str) -> None:
+        self._outbox = outbox
         self._flow = flow
 
     def write_batch(self, items: list[DeadLetter]) -> None:
@@ -76,22 +78,18 @@ class _Partition(StatelessSinkPartition[DeadLetter]):
                 dead.kind,
                 dead.coordinates,
             )
-            self._producer.produce(
-                self._topic,
-                key=dead.key,
-                value=encode_dead_letter(dead, self._flow),
-                headers={
-                    "lifeline.flow": self._flow,
-                    "lifeline.stage": dead.stage,
-                    "lifeline.kind": dead.kind,
-                    "lifeline.source": str(dead.coordinates),
-                },
-            )
-        remaining = self._producer.flush(30)
-        if remaining:
-            msg = f"{remaining} dead letters not acknowledged by the broker in 30s"
-            raise RetryableError(msg)
+        self._outbox.send(self._record(dead) for dead in items)
+        self._outbox.settle()  # per batch: dead letters are rare
         tally.dead_lettered(tally.flow_of(self._flow), items)
 
+    def _record(self, dead: DeadLetter) -> OutRecord:
+        headers: Headers = {
+            "lifeline.flow": self._flow,
+            "lifeline.stage": dead.stage,
+            "lifeline.kind": dead.kind,
+            "lifeline.source": str(dead.coordinates),
+        }
+        return dead.key, encode_dead_letter(dead, self._flow), headers
+
     def close(self) -> None:
-        self._producer.flush(30)
+        self._outbox.settle()

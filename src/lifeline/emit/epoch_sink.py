@@ -47,12 +47,15 @@ requests.
 """
 
 Headers = dict[str, str | bytes | None]
-OutRecord = tuple[bytes, bytes, Headers]
+OutRecord = tuple[bytes | None, bytes, Headers]
 """Key, value and headers of one record to produce."""
 
 
 class Outbox:
-    """One sink's producer in this process: produce now, settle per epoch.
+    """One sink's producer in this process: produce now, settle later.
+
+    The epoch-flushed sinks settle at each epoch's end; the dead-letter and
+    late-line sinks, whose records are rare, after each batch.
 
     ``what`` names the records in errors ("lifecycle events").
     """
@@ -92,7 +95,7 @@ class Outbox:
             )
             raise RetryableError(msg)
 
-    def _produce(self, key: bytes, value: bytes, headers: Headers) -> None:
+    def _produce(self, key: bytes | None, value: bytes, headers: Headers) -> None:
         try:
             self._producer.produce(
                 self._topic, value, key, headers=headers, on_delivery=self._acked

@@ -18,8 +18,9 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import Producer
 
 from lifeline.emit.encoding import dumps
-from lifeline.errors import RetryableError
+from lifeline.emit.epoch_sink import Outbox
 from lifeline.join.windows import LateLine
+from lifeline.observe.logs import kafka_logging
 
 logger = logging.getLogger(__name__)
 
@@ -65,24 +66,23 @@ class _LatePartition(StatelessSinkPartition[LateLine]):
     def __init__(self, config: dict[str, str], topic: str) -> None:
         self._config = config
         self._topic = topic
-        self._producer: Producer | None = None
+        self._outbox: Outbox | None = None
 
     def write_batch(self, items: list[LateLine]) -> None:
-        if self._producer is None:
-            self._producer = Producer(self._config)
-        for late in items:
-            self._producer.produce(
-                self._topic,
-                key=late.order_id.encode(),
-                value=dumps(late_record(late)),
-                headers={"lifeline.kind": LATE_KIND, "lifeline.reason": late.reason},
+        if self._outbox is None:
+            producer = Producer(kafka_logging(self._config))
+            self._outbox = Outbox(producer, self._topic, "late records", 30)
+        self._outbox.send(
+            (
+                late.order_id.encode(),
+                dumps(late_record(late)),
+                {"lifeline.kind": LATE_KIND, "lifeline.reason": late.reason},
             )
-        remaining = self._producer.flush(30)
-        if remaining:
-            msg = f"{remaining} late records not acknowledged by the broker in 30s"
-            raise RetryableError(msg)
+            for late in items
+        )
+        self._outbox.settle()  # per batch: late lines are rare
         logger.debug("late lines written count=%d", len(items))
 
     def close(self) -> None:
-        if self._producer is not None:
-            self._producer.flush(30)
+        if self._outbox is not None:
+            self._outbox.settle()
